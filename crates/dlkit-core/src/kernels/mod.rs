@@ -1,0 +1,3 @@
+//! CPU kernels on raw slices: no tensors, no autograd, just numbers.
+
+pub mod gemm;
