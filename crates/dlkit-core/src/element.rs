@@ -48,6 +48,7 @@ pub trait Element:
     + std::ops::SubAssign
     + std::ops::MulAssign
     + std::ops::DivAssign
+    + crate::storage::StorageElement
     + 'static
 {
     const DTYPE: DType;
@@ -81,4 +82,10 @@ impl Element for f64 {
     fn f64(self) -> f64 {
         self
     }
+}
+
+/// Traits that element-generic code needs in scope (used by `with_dtype!`).
+pub mod prelude {
+    pub use super::Element;
+    pub use num_traits::{Float, One, Zero};
 }

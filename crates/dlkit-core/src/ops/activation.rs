@@ -1,0 +1,52 @@
+//! Activations: sigmoid, tanh, ReLU, leaky ReLU.
+
+use super::elementwise::map_op;
+use crate::tensor::Tensor;
+use crate::with_dtype;
+
+impl Tensor {
+    /// `σ(x) = 1 / (1 + e^-x)`, computed without overflow; d/dx = σ(x)(1 - σ(x)).
+    pub fn sigmoid(&self) -> Tensor {
+        let out = map_op!(self, |x| stable_sigmoid(x));
+        out.track("sigmoid", &[self], |out, g| {
+            let d = map_op!(out, |s| s * (T::one() - s));
+            vec![Some(g.mul(&d))]
+        })
+    }
+
+    /// `tanh(x)`; d/dx = 1 - tanh²(x).
+    pub fn tanh(&self) -> Tensor {
+        let out = map_op!(self, |x| x.tanh());
+        out.track("tanh", &[self], |out, g| {
+            let d = map_op!(out, |t| T::one() - t * t);
+            vec![Some(g.mul(&d))]
+        })
+    }
+
+    /// `max(0, x)`; d/dx = 1 where x > 0, else 0.
+    pub fn relu(&self) -> Tensor {
+        self.leaky_relu(0.0)
+    }
+
+    /// `x` where x > 0, else `slope * x`; d/dx = 1 or `slope`.
+    pub fn leaky_relu(&self, slope: f64) -> Tensor {
+        let out = map_op!(self, |x| if x > T::zero() { x } else { x * T::of(slope) });
+        let x = self.detach();
+        let name = if slope == 0.0 { "relu" } else { "leaky_relu" };
+        out.track(name, &[self], move |_, g| {
+            let d = map_op!(&x, |v| if v > T::zero() { T::one() } else { T::of(slope) });
+            vec![Some(g.mul(&d))]
+        })
+    }
+}
+
+/// `1/(1+e^-x)` for x >= 0 and `e^x/(1+e^x)` otherwise, so `exp` never overflows.
+#[inline]
+pub(crate) fn stable_sigmoid<T: crate::Element>(x: T) -> T {
+    if x >= T::zero() {
+        T::one() / (T::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (T::one() + e)
+    }
+}

@@ -1,0 +1,177 @@
+//! Reductions over chosen axes with `keepdim`: sum, mean, max, argmax; and `sum_to`, the
+//! reduction autograd applies to gradients of broadcast inputs.
+
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::layout::walk2;
+use crate::shape::{contiguous_strides, numel, resolve_axes, resolve_axis};
+use crate::tensor::Tensor;
+use crate::with_dtype;
+
+/// The shape with reduced axes set to 1, and the same with them removed.
+fn reduced_shapes(shape: &[usize], axes: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    let keep: Vec<usize> = shape
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| if axes.contains(&i) { 1 } else { d })
+        .collect();
+    let squeezed = shape
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !axes.contains(i))
+        .map(|(_, &d)| d)
+        .collect();
+    (keep, squeezed)
+}
+
+/// Calls `f(input_offset, output_index, row_major_input_index)` over every input element,
+/// where output indexes the contiguous keepdim-shaped result.
+fn walk_reduction(x: &Tensor, keep: &[usize], mut f: impl FnMut(usize, usize, usize)) {
+    let mut out_strides = contiguous_strides(keep);
+    for (s, &d) in out_strides.iter_mut().zip(keep) {
+        if d == 1 {
+            *s = 0;
+        }
+    }
+    let l = x.layout();
+    let mut k = 0;
+    walk2(&l.shape, (l.offset, &l.strides), (0, &out_strides), |i, o| {
+        f(i, o, k);
+        k += 1;
+    });
+}
+
+fn sum_kernel<T: Element>(x: &Tensor, keep: &[usize]) -> Vec<T> {
+    let mut acc = vec![T::zero(); numel(keep)];
+    x.with_storage(|d: &[T], _| walk_reduction(x, keep, |i, o, _| acc[o] += d[i]));
+    acc
+}
+
+/// For each output position, the maximum and the row-major input index of its first
+/// occurrence.
+fn max_kernel<T: Element>(x: &Tensor, keep: &[usize]) -> (Vec<T>, Vec<usize>) {
+    let mut best = vec![T::neg_infinity(); numel(keep)];
+    let mut at = vec![usize::MAX; numel(keep)];
+    x.with_storage(|d: &[T], _| {
+        walk_reduction(x, keep, |i, o, k| {
+            // `!(v <= best)` also takes a NaN, so NaN propagates as in NumPy.
+            if at[o] == usize::MAX || !(d[i] <= best[o]) && !best[o].is_nan() {
+                best[o] = d[i];
+                at[o] = k;
+            }
+        })
+    });
+    (best, at)
+}
+
+impl Tensor {
+    fn reduce_axes(&self, op: &'static str, axes: &[isize]) -> Result<Vec<usize>> {
+        if axes.is_empty() {
+            return Err(Error::invalid(op, "needs at least one axis (use the *_all form to reduce everything)"));
+        }
+        resolve_axes(op, axes, self.rank())
+    }
+
+    /// Sum over `axes`; with `keepdim` the reduced axes stay as size 1.
+    /// Backward: the gradient is broadcast back over the reduced axes.
+    pub fn try_sum(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
+        let axes = self.reduce_axes("sum", axes)?;
+        let (keep, squeezed) = reduced_shapes(self.shape(), &axes);
+        let out = with_dtype!(self.dtype(), T => Tensor::from_vec_unchecked(sum_kernel::<T>(self, &keep), if keepdim { &keep } else { &squeezed }));
+        let in_shape = self.shape().to_vec();
+        Ok(out.track("sum", &[self], move |_, g| {
+            vec![Some(g.reshape(&keep).broadcast_to(&in_shape))]
+        }))
+    }
+
+    /// Mean over `axes` (sum divided by the number of reduced elements).
+    pub fn try_mean(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
+        let resolved = self.reduce_axes("mean", axes)?;
+        let count: usize = resolved.iter().map(|&a| self.shape()[a]).product();
+        Ok(self.try_sum(axes, keepdim)?.mul_scalar(1.0 / count as f64))
+    }
+
+    /// Maximum over `axes`; the gradient goes to the first maximal element in row-major order.
+    pub fn try_max(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
+        let axes = self.reduce_axes("max", axes)?;
+        let (keep, squeezed) = reduced_shapes(self.shape(), &axes);
+        let (out, at) = with_dtype!(self.dtype(), T => {
+            let (v, at) = max_kernel::<T>(self, &keep);
+            (Tensor::from_vec_unchecked(v, if keepdim { &keep } else { &squeezed }), at)
+        });
+        let in_shape = self.shape().to_vec();
+        Ok(out.track("max", &[self], move |_, g| {
+            let gx = with_dtype!(g.dtype(), T => {
+                let mut dx = vec![T::zero(); numel(&in_shape)];
+                g.with_data(|gd: &[T]| for (&i, &v) in at.iter().zip(gd) { dx[i] += v });
+                Tensor::from_vec_unchecked(dx, &in_shape)
+            });
+            vec![Some(gx)]
+        }))
+    }
+
+    /// Index of the first maximum along `axis`, as values of this tensor's dtype (exact up
+    /// to 2^24 in f32). Not differentiable.
+    pub fn try_argmax(&self, axis: isize, keepdim: bool) -> Result<Tensor> {
+        let ax = resolve_axis("argmax", axis, self.rank())?;
+        let (keep, squeezed) = reduced_shapes(self.shape(), &[ax]);
+        let inner: usize = self.shape()[ax + 1..].iter().product();
+        let size = self.shape()[ax];
+        let at = with_dtype!(self.dtype(), T => max_kernel::<T>(self, &keep).1);
+        let idx: Vec<f64> = at.iter().map(|&k| ((k / inner) % size) as f64).collect();
+        Ok(with_dtype!(self.dtype(), T => Tensor::from_vec_unchecked(
+            idx.into_iter().map(T::of).collect::<Vec<T>>(),
+            if keepdim { &keep } else { &squeezed },
+        )))
+    }
+
+    /// Row-major `argmax` along `axis` as plain indices (for metrics and predictions).
+    pub fn argmax_indices(&self, axis: isize) -> Vec<usize> {
+        self.argmax(axis, false).to_vec_f64().into_iter().map(|v| v as usize).collect()
+    }
+
+    /// Sum of all elements, as a 0-d tensor.
+    pub fn sum_all(&self) -> Tensor {
+        if self.rank() == 0 {
+            return self.clone();
+        }
+        let axes: Vec<isize> = (0..self.rank() as isize).collect();
+        self.sum(&axes, false)
+    }
+
+    /// Mean of all elements, as a 0-d tensor.
+    pub fn mean_all(&self) -> Tensor {
+        self.sum_all().mul_scalar(1.0 / self.numel().max(1) as f64)
+    }
+
+    /// Sums a broadcast result back down to `shape` (the inverse of broadcasting `shape` up
+    /// to this tensor's shape).
+    pub fn sum_to(&self, shape: &[usize]) -> Tensor {
+        if self.shape() == shape {
+            return self.clone();
+        }
+        let lead = self.rank() - shape.len();
+        let axes: Vec<isize> = (0..self.rank())
+            .filter(|&i| i < lead || (shape[i - lead] == 1 && self.shape()[i] != 1))
+            .map(|i| i as isize)
+            .collect();
+        let summed = if axes.is_empty() { self.clone() } else { self.sum(&axes, true) };
+        summed.reshape(shape)
+    }
+
+    pub fn sum(&self, axes: &[isize], keepdim: bool) -> Tensor {
+        self.try_sum(axes, keepdim).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn mean(&self, axes: &[isize], keepdim: bool) -> Tensor {
+        self.try_mean(axes, keepdim).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn max(&self, axes: &[isize], keepdim: bool) -> Tensor {
+        self.try_max(axes, keepdim).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn argmax(&self, axis: isize, keepdim: bool) -> Tensor {
+        self.try_argmax(axis, keepdim).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
