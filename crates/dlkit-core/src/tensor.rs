@@ -264,8 +264,7 @@ impl Tensor {
 
     /// A contiguous tensor with the same values (`self` when already contiguous at offset 0).
     pub fn contiguous(&self) -> Tensor {
-        if self.is_contiguous() && self.0.layout.offset == 0 && self.storage_len() == self.numel()
-        {
+        if self.is_contiguous() && self.0.layout.offset == 0 && self.storage_len() == self.numel() {
             return self.clone();
         }
         let out = with_dtype!(self.dtype(), T => Self::from_vec_unchecked(
@@ -273,7 +272,9 @@ impl Tensor {
             self.shape(),
         ));
         let shape = self.shape().to_vec();
-        out.track("contiguous", &[self], move |_, g| vec![Some(g.reshape(&shape))])
+        out.track("contiguous", &[self], move |_, g| {
+            vec![Some(g.reshape(&shape))]
+        })
     }
 
     fn storage_len(&self) -> usize {
@@ -294,20 +295,34 @@ impl Tensor {
         out.track("to_dtype", &[self], move |_, g| vec![Some(g.to_dtype(src))])
     }
 
-    /// Overwrites the values in place with `data` (same shape and dtype), for optimisers and
+    /// Overwrites the values in place with those of `src` (same shape and dtype), for optimisers and
     /// loading saved weights. Not tracked by autograd; views of the same storage see the change.
     pub fn try_assign(&self, src: &Tensor) -> Result<()> {
         if src.shape() != self.shape() {
-            return Err(Error::shape("assign", self.shape(), src.shape(), "shapes must be equal"));
+            return Err(Error::shape(
+                "assign",
+                self.shape(),
+                src.shape(),
+                "shapes must be equal",
+            ));
         }
         if src.dtype() != self.dtype() {
-            return Err(Error::DTypeMismatch { op: "assign", lhs: self.dtype(), rhs: src.dtype() });
+            return Err(Error::DTypeMismatch {
+                op: "assign",
+                lhs: self.dtype(),
+                rhs: src.dtype(),
+            });
         }
         with_dtype!(self.dtype(), T => {
             let values: Vec<T> = src.with_data(|d: &[T]| d.to_vec());
             self.update::<T>(|dst| dst.copy_from_slice(&values));
         });
         Ok(())
+    }
+
+    /// Panicking form of [`Tensor::try_assign`].
+    pub fn assign(&self, src: &Tensor) {
+        self.try_assign(src).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Mutates the values in place through a contiguous slice (a copy is written back when the
@@ -368,11 +383,7 @@ impl Tensor {
 
     /// The same values, cut from the graph: no gradient flows through the result.
     pub fn detach(&self) -> Tensor {
-        Self::from_parts(
-            self.0.storage.clone(),
-            self.0.layout.clone(),
-            self.dtype(),
-        )
+        Self::from_parts(self.0.storage.clone(), self.0.layout.clone(), self.dtype())
     }
 
     /// A view of the same storage with another layout, tracked with `backward`.
