@@ -54,7 +54,10 @@ pub fn gradient_check(
     if let Some(i) = inputs.iter().position(|t| t.dtype() != DType::F64) {
         return Err(Error::invalid(
             "gradient_check",
-            format!("needs f64 inputs for precision; input {i} is {}", inputs[i].dtype()),
+            format!(
+                "needs f64 inputs for precision; input {i} is {}",
+                inputs[i].dtype()
+            ),
         ));
     }
     let fresh = |t: &Tensor, values: Vec<f64>| Tensor::from_vec(values, t.shape());
@@ -68,13 +71,19 @@ pub fn gradient_check(
     if out.numel() != 1 {
         return Err(Error::invalid(
             "gradient_check",
-            format!("the function must return a scalar, it returned shape {:?}", out.shape()),
+            format!(
+                "the function must return a scalar, it returned shape {:?}",
+                out.shape()
+            ),
         ));
     }
     out.try_backward()?;
     let analytic: Vec<Vec<f64>> = leaves
         .iter()
-        .map(|t| t.grad().map_or_else(|| vec![0.0; t.numel()], |g| g.to_vec::<f64>()))
+        .map(|t| {
+            t.grad()
+                .map_or_else(|| vec![0.0; t.numel()], |g| g.to_vec::<f64>())
+        })
         .collect();
 
     let numeric: Vec<Vec<f64>> = no_grad(|| {

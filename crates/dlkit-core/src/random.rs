@@ -49,11 +49,16 @@ impl Tensor {
     }
 
     /// Normal samples with the given mean and standard deviation.
-    pub fn rand_normal(shape: &[usize], mean: f64, std: f64, dtype: DType, rng: &mut Rng) -> Tensor {
+    pub fn rand_normal(
+        shape: &[usize],
+        mean: f64,
+        std: f64,
+        dtype: DType,
+        rng: &mut Rng,
+    ) -> Tensor {
         with_dtype!(dtype, T => Tensor::from_vec_unchecked(
             (0..numel(shape)).map(|_| T::of(rng.normal(mean, std))).collect::<Vec<T>>(),
             shape,
         ))
     }
 }
-

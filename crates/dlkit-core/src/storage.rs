@@ -39,7 +39,11 @@ impl Storage {
     /// public entry points check dtypes first).
     pub fn slice<T: Element>(&self) -> &[T] {
         T::slice(self).unwrap_or_else(|| {
-            panic!("storage holds {} but {} was asked for", self.dtype(), T::DTYPE)
+            panic!(
+                "storage holds {} but {} was asked for",
+                self.dtype(),
+                T::DTYPE
+            )
         })
     }
 

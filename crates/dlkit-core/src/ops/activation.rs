@@ -34,7 +34,11 @@ impl Tensor {
         let x = self.detach();
         let name = if slope == 0.0 { "relu" } else { "leaky_relu" };
         out.track(name, &[self], move |_, g| {
-            let d = map_op!(&x, |v| if v > T::zero() { T::one() } else { T::of(slope) });
+            let d = map_op!(&x, |v| if v > T::zero() {
+                T::one()
+            } else {
+                T::of(slope)
+            });
             vec![Some(g.mul(&d))]
         })
     }

@@ -11,13 +11,17 @@ impl Tensor {
     /// `a + b`; d/da = 1, d/db = 1.
     pub fn try_add(&self, rhs: &Tensor) -> Result<Tensor> {
         let out = zip_op!("add", self, rhs, |x, y| x + y)?;
-        Ok(out.track("add", &[self, rhs], |_, g| vec![Some(g.clone()), Some(g.clone())]))
+        Ok(out.track("add", &[self, rhs], |_, g| {
+            vec![Some(g.clone()), Some(g.clone())]
+        }))
     }
 
     /// `a - b`; d/da = 1, d/db = -1.
     pub fn try_sub(&self, rhs: &Tensor) -> Result<Tensor> {
         let out = zip_op!("sub", self, rhs, |x, y| x - y)?;
-        Ok(out.track("sub", &[self, rhs], |_, g| vec![Some(g.clone()), Some(g.neg())]))
+        Ok(out.track("sub", &[self, rhs], |_, g| {
+            vec![Some(g.clone()), Some(g.neg())]
+        }))
     }
 
     /// `a * b`; d/da = b, d/db = a.
@@ -153,4 +157,3 @@ impl std::ops::Neg for Tensor {
         Tensor::neg(&self)
     }
 }
-

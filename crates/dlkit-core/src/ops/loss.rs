@@ -13,7 +13,10 @@ impl Tensor {
             [m, c] if c > 0 => Ok((m, c)),
             _ => Err(Error::invalid(
                 op,
-                format!("needs logits of shape [batch, classes], got {:?}", self.shape()),
+                format!(
+                    "needs logits of shape [batch, classes], got {:?}",
+                    self.shape()
+                ),
             )),
         }
     }
@@ -24,10 +27,20 @@ impl Tensor {
         let op = "softmax_cross_entropy";
         let (m, c) = self.check_logits(op)?;
         if labels.len() != m {
-            return Err(Error::invalid(op, format!("{} labels for {m} rows of logits {:?}", labels.len(), self.shape())));
+            return Err(Error::invalid(
+                op,
+                format!(
+                    "{} labels for {m} rows of logits {:?}",
+                    labels.len(),
+                    self.shape()
+                ),
+            ));
         }
         if let Some((row, &l)) = labels.iter().enumerate().find(|(_, &l)| l >= c) {
-            return Err(Error::invalid(op, format!("label {l} at row {row} is out of range for {c} classes")));
+            return Err(Error::invalid(
+                op,
+                format!("label {l} at row {row} is out of range for {c} classes"),
+            ));
         }
         let (loss, grad) = with_dtype!(self.dtype(), T => {
             let mut grad = vec![T::zero(); m * c];
@@ -54,15 +67,28 @@ impl Tensor {
         let op = "softmax_cross_entropy";
         let (m, _) = self.check_logits(op)?;
         if targets.shape() != self.shape() {
-            return Err(Error::shape(op, self.shape(), targets.shape(), "targets must have the logits' shape [batch, classes]"));
+            return Err(Error::shape(
+                op,
+                self.shape(),
+                targets.shape(),
+                "targets must have the logits' shape [batch, classes]",
+            ));
         }
         super::elementwise::same_dtype(op, self, targets)?;
         let logp = self.detach().log_softmax(-1);
-        let loss = logp.mul(&targets.detach()).sum_all().mul_scalar(-1.0 / m as f64).detach();
+        let loss = logp
+            .mul(&targets.detach())
+            .sum_all()
+            .mul_scalar(-1.0 / m as f64)
+            .detach();
         let (z, y) = (self.detach(), targets.detach());
         Ok(loss.track(op, &[self, targets], move |_, g| {
             let p = logp.exp();
-            let dz = p.mul(&y.sum(&[-1], true)).sub(&y).mul_scalar(1.0 / m as f64).mul(g);
+            let dz = p
+                .mul(&y.sum(&[-1], true))
+                .sub(&y)
+                .mul_scalar(1.0 / m as f64)
+                .mul(g);
             let dy = z.log_softmax(-1).mul_scalar(-1.0 / m as f64).mul(g);
             vec![Some(dz), Some(dy)]
         }))
@@ -73,7 +99,12 @@ impl Tensor {
     pub fn try_binary_cross_entropy_with_logits(&self, targets: &Tensor) -> Result<Tensor> {
         let op = "binary_cross_entropy";
         if targets.shape() != self.shape() {
-            return Err(Error::shape(op, self.shape(), targets.shape(), "targets must have the logits' shape"));
+            return Err(Error::shape(
+                op,
+                self.shape(),
+                targets.shape(),
+                "targets must have the logits' shape",
+            ));
         }
         super::elementwise::same_dtype(op, self, targets)?;
         let n = self.numel().max(1) as f64;
@@ -92,15 +123,18 @@ impl Tensor {
     }
 
     pub fn softmax_cross_entropy_indices(&self, labels: &[usize]) -> Tensor {
-        self.try_softmax_cross_entropy_indices(labels).unwrap_or_else(|e| panic!("{e}"))
+        self.try_softmax_cross_entropy_indices(labels)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub fn softmax_cross_entropy(&self, targets: &Tensor) -> Tensor {
-        self.try_softmax_cross_entropy(targets).unwrap_or_else(|e| panic!("{e}"))
+        self.try_softmax_cross_entropy(targets)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub fn binary_cross_entropy_with_logits(&self, targets: &Tensor) -> Tensor {
-        self.try_binary_cross_entropy_with_logits(targets).unwrap_or_else(|e| panic!("{e}"))
+        self.try_binary_cross_entropy_with_logits(targets)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
@@ -109,4 +143,3 @@ impl Tensor {
 fn bce_term<T: Element>(z: T, y: T) -> T {
     z.max(T::zero()) - z * y + (-z.abs()).exp().ln_1p()
 }
-

@@ -10,7 +10,14 @@ use crate::shape::{broadcast_shapes, broadcast_strides, numel};
 use crate::tensor::Tensor;
 use crate::with_dtype;
 
-fn matmul_kernel<T: Element>(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, k: usize, n: usize) -> Tensor {
+fn matmul_kernel<T: Element>(
+    a: &Tensor,
+    b: &Tensor,
+    batch: &[usize],
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Tensor {
     let mut out = vec![T::zero(); numel(batch) * m * n];
     a.with_storage(|da: &[T], la| {
         b.with_storage(|db: &[T], lb| {
@@ -19,9 +26,26 @@ fn matmul_kernel<T: Element>(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, 
             let sb = broadcast_strides(&lb.shape[..rb - 2], &lb.strides[..rb - 2], batch);
             let mut chunks = out.chunks_mut(m * n);
             walk2(batch, (la.offset, &sa), (lb.offset, &sb), |oa, ob| {
-                let lhs = MatRef { data: &da[oa..], row_stride: la.strides[ra - 2], col_stride: la.strides[ra - 1] };
-                let rhs = MatRef { data: &db[ob..], row_stride: lb.strides[rb - 2], col_stride: lb.strides[rb - 1] };
-                gemm(m, n, k, lhs, rhs, chunks.next().expect("one chunk per batch"), n, false);
+                let lhs = MatRef {
+                    data: &da[oa..],
+                    row_stride: la.strides[ra - 2],
+                    col_stride: la.strides[ra - 1],
+                };
+                let rhs = MatRef {
+                    data: &db[ob..],
+                    row_stride: lb.strides[rb - 2],
+                    col_stride: lb.strides[rb - 1],
+                };
+                gemm(
+                    m,
+                    n,
+                    k,
+                    lhs,
+                    rhs,
+                    chunks.next().expect("one chunk per batch"),
+                    n,
+                    false,
+                );
             });
         })
     });
@@ -36,7 +60,12 @@ impl Tensor {
     pub fn try_matmul(&self, rhs: &Tensor) -> Result<Tensor> {
         let (ra, rb) = (self.rank(), rhs.rank());
         if ra < 2 || rb < 2 {
-            return Err(Error::shape("matmul", self.shape(), rhs.shape(), "both operands need at least 2 dimensions"));
+            return Err(Error::shape(
+                "matmul",
+                self.shape(),
+                rhs.shape(),
+                "both operands need at least 2 dimensions",
+            ));
         }
         super::elementwise::same_dtype("matmul", self, rhs)?;
         let (m, k) = (self.shape()[ra - 2], self.shape()[ra - 1]);
@@ -49,8 +78,15 @@ impl Tensor {
                 format!("inner dimensions differ: {k} (last axis of lhs) vs {k2} (second-to-last axis of rhs)"),
             ));
         }
-        if self.strides()[ra - 2..].iter().chain(&rhs.strides()[rb - 2..]).any(|&s| s < 0) {
-            return Err(Error::invalid("matmul", "negative strides are not supported"));
+        if self.strides()[ra - 2..]
+            .iter()
+            .chain(&rhs.strides()[rb - 2..])
+            .any(|&s| s < 0)
+        {
+            return Err(Error::invalid(
+                "matmul",
+                "negative strides are not supported",
+            ));
         }
         let batch = broadcast_shapes("matmul", &self.shape()[..ra - 2], &rhs.shape()[..rb - 2])?;
         let out = with_dtype!(self.dtype(), T => matmul_kernel::<T>(self, rhs, &batch, m, k, n));

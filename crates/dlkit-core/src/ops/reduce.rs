@@ -35,10 +35,15 @@ fn walk_reduction(x: &Tensor, keep: &[usize], mut f: impl FnMut(usize, usize, us
     }
     let l = x.layout();
     let mut k = 0;
-    walk2(&l.shape, (l.offset, &l.strides), (0, &out_strides), |i, o| {
-        f(i, o, k);
-        k += 1;
-    });
+    walk2(
+        &l.shape,
+        (l.offset, &l.strides),
+        (0, &out_strides),
+        |i, o| {
+            f(i, o, k);
+            k += 1;
+        },
+    );
 }
 
 fn sum_kernel<T: Element>(x: &Tensor, keep: &[usize]) -> Vec<T> {
@@ -67,7 +72,10 @@ fn max_kernel<T: Element>(x: &Tensor, keep: &[usize]) -> (Vec<T>, Vec<usize>) {
 impl Tensor {
     fn reduce_axes(&self, op: &'static str, axes: &[isize]) -> Result<Vec<usize>> {
         if axes.is_empty() {
-            return Err(Error::invalid(op, "needs at least one axis (use the *_all form to reduce everything)"));
+            return Err(Error::invalid(
+                op,
+                "needs at least one axis (use the *_all form to reduce everything)",
+            ));
         }
         resolve_axes(op, axes, self.rank())
     }
@@ -127,7 +135,11 @@ impl Tensor {
 
     /// Row-major `argmax` along `axis` as plain indices (for metrics and predictions).
     pub fn argmax_indices(&self, axis: isize) -> Vec<usize> {
-        self.argmax(axis, false).to_vec_f64().into_iter().map(|v| v as usize).collect()
+        self.argmax(axis, false)
+            .to_vec_f64()
+            .into_iter()
+            .map(|v| v as usize)
+            .collect()
     }
 
     /// Sum of all elements, as a 0-d tensor.
@@ -155,23 +167,31 @@ impl Tensor {
             .filter(|&i| i < lead || (shape[i - lead] == 1 && self.shape()[i] != 1))
             .map(|i| i as isize)
             .collect();
-        let summed = if axes.is_empty() { self.clone() } else { self.sum(&axes, true) };
+        let summed = if axes.is_empty() {
+            self.clone()
+        } else {
+            self.sum(&axes, true)
+        };
         summed.reshape(shape)
     }
 
     pub fn sum(&self, axes: &[isize], keepdim: bool) -> Tensor {
-        self.try_sum(axes, keepdim).unwrap_or_else(|e| panic!("{e}"))
+        self.try_sum(axes, keepdim)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub fn mean(&self, axes: &[isize], keepdim: bool) -> Tensor {
-        self.try_mean(axes, keepdim).unwrap_or_else(|e| panic!("{e}"))
+        self.try_mean(axes, keepdim)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub fn max(&self, axes: &[isize], keepdim: bool) -> Tensor {
-        self.try_max(axes, keepdim).unwrap_or_else(|e| panic!("{e}"))
+        self.try_max(axes, keepdim)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub fn argmax(&self, axis: isize, keepdim: bool) -> Tensor {
-        self.try_argmax(axis, keepdim).unwrap_or_else(|e| panic!("{e}"))
+        self.try_argmax(axis, keepdim)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 }

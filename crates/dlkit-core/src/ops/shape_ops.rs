@@ -17,20 +17,30 @@ impl Tensor {
                 "reshape",
                 self.shape(),
                 shape,
-                format!("{} elements cannot take a shape of {}", self.numel(), numel(shape)),
+                format!(
+                    "{} elements cannot take a shape of {}",
+                    self.numel(),
+                    numel(shape)
+                ),
             ));
         }
         if shape == self.shape() {
             return Ok(self.clone());
         }
-        let src = if self.is_contiguous() { self.clone() } else { self.contiguous() };
+        let src = if self.is_contiguous() {
+            self.clone()
+        } else {
+            self.contiguous()
+        };
         let layout = Layout {
             shape: shape.to_vec(),
             strides: contiguous_strides(shape),
             offset: src.layout().offset,
         };
         let back = self.shape().to_vec();
-        Ok(src.view(layout).track("reshape", &[&src], move |_, g| vec![Some(g.reshape(&back))]))
+        Ok(src
+            .view(layout)
+            .track("reshape", &[&src], move |_, g| vec![Some(g.reshape(&back))]))
     }
 
     /// Collapses every axis after the first: `[m, ...] -> [m, rest]`.
@@ -44,10 +54,17 @@ impl Tensor {
     pub fn try_permute(&self, dims: &[usize]) -> Result<Tensor> {
         let rank = self.rank();
         let mut seen = vec![false; rank];
-        if dims.len() != rank || dims.iter().any(|&d| d >= rank || std::mem::replace(&mut seen[d], true)) {
+        if dims.len() != rank
+            || dims
+                .iter()
+                .any(|&d| d >= rank || std::mem::replace(&mut seen[d], true))
+        {
             return Err(Error::invalid(
                 "permute",
-                format!("{dims:?} is not a permutation of the {rank} axes of shape {:?}", self.shape()),
+                format!(
+                    "{dims:?} is not a permutation of the {rank} axes of shape {:?}",
+                    self.shape()
+                ),
             ));
         }
         let l = self.layout();
@@ -60,7 +77,9 @@ impl Tensor {
         for (i, &d) in dims.iter().enumerate() {
             inverse[d] = i;
         }
-        Ok(self.view(layout).track("permute", &[self], move |_, g| vec![Some(g.permute(&inverse))]))
+        Ok(self.view(layout).track("permute", &[self], move |_, g| {
+            vec![Some(g.permute(&inverse))]
+        }))
     }
 
     /// Swaps two axes (negative counts from the end; a view).
@@ -96,7 +115,9 @@ impl Tensor {
         layout.shape[ax] = len;
         let mut pads = vec![(0, 0); self.rank()];
         pads[ax] = (start, size - start - len);
-        Ok(self.view(layout).track("narrow", &[self], move |_, g| vec![Some(g.pad(&pads, 0.0))]))
+        Ok(self
+            .view(layout)
+            .track("narrow", &[self], move |_, g| vec![Some(g.pad(&pads, 0.0))]))
     }
 
     /// A view of this tensor repeated along broadcast axes to `shape` (NumPy rules).
@@ -116,7 +137,9 @@ impl Tensor {
             strides: broadcast_strides(&l.shape, &l.strides, shape),
             offset: l.offset,
         };
-        Ok(self.view(layout).track("broadcast_to", &[self], |_, g| vec![Some(g.clone())]))
+        Ok(self
+            .view(layout)
+            .track("broadcast_to", &[self], |_, g| vec![Some(g.clone())]))
     }
 
     /// Joins tensors along `axis`; every other dimension must agree.
@@ -192,9 +215,18 @@ impl Tensor {
                 ),
             ));
         }
-        let shape: Vec<usize> = self.shape().iter().zip(pads).map(|(&d, &(b, a))| d + b + a).collect();
+        let shape: Vec<usize> = self
+            .shape()
+            .iter()
+            .zip(pads)
+            .map(|(&d, &(b, a))| d + b + a)
+            .collect();
         let out_strides = contiguous_strides(&shape);
-        let start: isize = pads.iter().zip(&out_strides).map(|(&(b, _), &s)| b as isize * s).sum();
+        let start: isize = pads
+            .iter()
+            .zip(&out_strides)
+            .map(|(&(b, _), &s)| b as isize * s)
+            .sum();
         let out = with_dtype!(self.dtype(), T => {
             let mut out = vec![T::of(value); numel(&shape)];
             self.with_storage(|d: &[T], l| {

@@ -32,7 +32,11 @@ impl Tensor {
     fn along_axis(&self, op: &'static str, axis: isize, log: bool) -> Result<Tensor> {
         let ax = resolve_axis(op, axis, self.rank())?;
         let last = self.rank() - 1;
-        let moved = if ax == last { self.detach() } else { self.detach().transpose(ax as isize, -1) };
+        let moved = if ax == last {
+            self.detach()
+        } else {
+            self.detach().transpose(ax as isize, -1)
+        };
         let n = moved.shape()[last];
         let out = with_dtype!(self.dtype(), T => {
             let y = moved.with_data(|d: &[T]| rows(d, n, |i, o| {
@@ -43,7 +47,11 @@ impl Tensor {
             }));
             Tensor::from_vec_unchecked(y, moved.shape())
         });
-        Ok(if ax == last { out } else { out.transpose(ax as isize, -1).contiguous() })
+        Ok(if ax == last {
+            out
+        } else {
+            out.transpose(ax as isize, -1).contiguous()
+        })
     }
 
     /// `softmax(z)_i = e^{z_i} / Σ_j e^{z_j}` along `axis`.

@@ -89,6 +89,10 @@ impl Tensor {
 
     /// Elementwise `x == y` as 1 or 0 (untracked), broadcasting.
     pub fn try_eq_mask(&self, rhs: &Tensor) -> Result<Tensor> {
-        zip_op!("eq_mask", self, rhs, |x, y| if x == y { T::one() } else { T::zero() })
+        zip_op!("eq_mask", self, rhs, |x, y| if x == y {
+            T::one()
+        } else {
+            T::zero()
+        })
     }
 }
