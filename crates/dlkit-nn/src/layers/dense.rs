@@ -1,0 +1,109 @@
+//! Dense (fully connected) layer: `Z = X Wᵀ + b`, with `W` stored `n[l] x n[l-1]` as in the
+//! course and the batch first.
+
+use crate::error::{Error, Result};
+use crate::init::Init;
+use crate::module::Module;
+use crate::param::{Param, ParamKind};
+use crate::spec::{BuildContext, Built, LayerSpec};
+use dlkit_core::{DType, Rng, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// `{ type = "dense", units = 20 }`; `bias = false` before batch norm; `init` overrides the
+/// model's initialiser.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenseSpec {
+    pub units: usize,
+    #[serde(default = "yes")]
+    pub bias: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<Init>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl DenseSpec {
+    pub fn new(units: usize) -> Self {
+        DenseSpec {
+            units,
+            bias: true,
+            init: None,
+        }
+    }
+
+    pub(crate) fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
+        let [n_in] = *input else {
+            return Err(Error::build(format!(
+                "dense needs a flat input [features] but gets {input:?}; add a flatten layer before it"
+            )));
+        };
+        if self.units == 0 {
+            return Err(Error::build("dense needs units >= 1"));
+        }
+        let init = self.init.unwrap_or(ctx.init);
+        let dense = Dense::new(n_in, self.units, self.bias, init, ctx.dtype, &mut ctx.rng);
+        Ok((Box::new(dense), vec![self.units]))
+    }
+}
+
+/// A fully connected layer.
+pub struct Dense {
+    pub weight: Param,
+    pub bias: Option<Param>,
+    init: Option<Init>,
+}
+
+impl Dense {
+    /// A layer from `n_in` to `n_out` units, weights drawn by `init`, biases zero.
+    pub fn new(
+        n_in: usize,
+        n_out: usize,
+        bias: bool,
+        init: Init,
+        dtype: DType,
+        rng: &mut Rng,
+    ) -> Self {
+        let w = init.sample(&[n_out, n_in], n_in, n_out, dtype, rng);
+        Dense {
+            weight: Param::new("weight", w, ParamKind::Weight),
+            bias: bias.then(|| Param::new("bias", Tensor::zeros(&[n_out], dtype), ParamKind::Bias)),
+            init: Some(init),
+        }
+    }
+
+    /// A layer with given weights `[n_out, n_in]` and optional bias `[n_out]`.
+    pub fn from_tensors(weight: Tensor, bias: Option<Tensor>) -> Self {
+        Dense {
+            weight: Param::new("weight", weight, ParamKind::Weight),
+            bias: bias.map(|b| Param::new("bias", b, ParamKind::Bias)),
+            init: None,
+        }
+    }
+}
+
+impl Module for Dense {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let z = x.try_matmul(&self.weight.tensor.t())?;
+        Ok(match &self.bias {
+            Some(b) => z.try_add(&b.tensor)?,
+            None => z,
+        })
+    }
+
+    fn parameters(&self) -> Vec<Param> {
+        std::iter::once(self.weight.clone())
+            .chain(self.bias.clone())
+            .collect()
+    }
+
+    fn spec(&self) -> LayerSpec {
+        LayerSpec::Dense(DenseSpec {
+            units: self.weight.tensor.shape()[0],
+            bias: self.bias.is_some(),
+            init: self.init,
+        })
+    }
+}

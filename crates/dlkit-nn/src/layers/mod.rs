@@ -1,0 +1,6 @@
+//! The layers: each file holds one layer's spec, its construction and its forward.
+
+pub mod activation;
+pub mod dense;
+pub mod flatten;
+pub mod sequential;

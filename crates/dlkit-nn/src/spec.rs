@@ -1,0 +1,101 @@
+//! Model descriptions: each layer as plain data (TOML/JSON through serde), built into modules
+//! with shapes inferred and checked layer by layer, as Keras does.
+
+use crate::error::{Error, Result};
+use crate::init::Init;
+use crate::layers::{activation::Activation, dense::DenseSpec, sequential::Sequential};
+use crate::module::Module;
+use dlkit_core::{DType, Rng};
+use serde::{Deserialize, Serialize};
+
+/// One layer of a model description. In TOML: `{ type = "dense", units = 20 }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LayerSpec {
+    Dense(DenseSpec),
+    Sigmoid,
+    Tanh,
+    Relu,
+    LeakyRelu {
+        #[serde(default = "default_slope")]
+        slope: f64,
+    },
+    Softmax,
+    Flatten,
+    Sequential {
+        layers: Vec<LayerSpec>,
+    },
+}
+
+fn default_slope() -> f64 {
+    0.01
+}
+
+/// What building needs besides the layer itself: the dtype, the seeded generator that draws
+/// initial weights, and the initialiser of layers that name none.
+pub struct BuildContext {
+    pub dtype: DType,
+    pub rng: Rng,
+    pub init: Init,
+}
+
+impl BuildContext {
+    pub fn new(dtype: DType, seed: u64, init: Init) -> Self {
+        BuildContext {
+            dtype,
+            rng: Rng::new(seed),
+            init,
+        }
+    }
+}
+
+/// A built layer and the shape of one example it outputs (batch axis excluded).
+pub type Built = (Box<dyn Module>, Vec<usize>);
+
+impl LayerSpec {
+    /// The layer's type name as written in configs, used in error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LayerSpec::Dense(_) => "dense",
+            LayerSpec::Sigmoid => "sigmoid",
+            LayerSpec::Tanh => "tanh",
+            LayerSpec::Relu => "relu",
+            LayerSpec::LeakyRelu { .. } => "leaky_relu",
+            LayerSpec::Softmax => "softmax",
+            LayerSpec::Flatten => "flatten",
+            LayerSpec::Sequential { .. } => "sequential",
+        }
+    }
+
+    /// The activation this spec stands for, if it is one.
+    pub fn activation(&self) -> Option<Activation> {
+        Some(match *self {
+            LayerSpec::Sigmoid => Activation::Sigmoid,
+            LayerSpec::Tanh => Activation::Tanh,
+            LayerSpec::Relu => Activation::Relu,
+            LayerSpec::LeakyRelu { slope } => Activation::LeakyRelu { slope },
+            LayerSpec::Softmax => Activation::Softmax,
+            _ => return None,
+        })
+    }
+
+    /// Builds the layer for inputs of shape `input` (one example, batch axis excluded).
+    /// Errors describe what the layer needs; containers add which layers are involved.
+    pub fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
+        if let Some(act) = self.activation() {
+            return Ok((Box::new(act), input.to_vec()));
+        }
+        match self {
+            LayerSpec::Dense(spec) => spec.build(ctx, input),
+            LayerSpec::Flatten => Ok((
+                Box::new(crate::layers::flatten::Flatten),
+                vec![input.iter().product()],
+            )),
+            LayerSpec::Sequential { layers } => {
+                let (seq, out) = Sequential::build(layers, ctx, input)?;
+                Ok((Box::new(seq), out))
+            }
+            other => Err(Error::build(format!("{} is not buildable", other.kind()))),
+        }
+    }
+}
