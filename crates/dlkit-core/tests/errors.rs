@@ -1,0 +1,470 @@
+//! Mistakes in tensor maths give messages that say what to change: the op, both shapes and
+//! the dimension that disagrees. Each `try_*` error is checked for its content, and the plain
+//! form is checked to panic with exactly the same message.
+
+use dlkit_core::{DType, Tensor};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+fn t(shape: &[usize]) -> Tensor {
+    Tensor::zeros(shape, DType::F64)
+}
+
+fn t32(shape: &[usize]) -> Tensor {
+    Tensor::zeros(shape, DType::F32)
+}
+
+/// The message a closure panics with (the payload of `panic!("{e}")` is a `String`).
+fn panic_message<R>(f: impl FnOnce() -> R) -> String {
+    let payload = match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(_) => panic!("expected a panic"),
+        Err(p) => p,
+    };
+    if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else {
+        panic!("panic payload is not a string")
+    }
+}
+
+/// Asserts `message` contains every one of `parts`.
+#[track_caller]
+fn assert_mentions(message: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(
+            message.contains(p),
+            "message {message:?} does not mention {p:?}"
+        );
+    }
+}
+
+/// The `try_*` error's message, checked to mention `parts`, and checked to equal the
+/// message the plain form panics with.
+#[track_caller]
+fn both_forms<A, B>(
+    fallible: impl FnOnce() -> dlkit_core::Result<A>,
+    plain: impl FnOnce() -> B,
+    parts: &[&str],
+) -> String {
+    let message = match fallible() {
+        Ok(_) => panic!("expected an error mentioning {parts:?}"),
+        Err(e) => e.to_string(),
+    };
+    assert_mentions(&message, parts);
+    assert_eq!(panic_message(plain), message, "plain form's panic message");
+    message
+}
+
+// ---- elementwise --------------------------------------------------------------------------
+
+#[test]
+fn add_shape_mismatch_names_op_shapes_and_dimension() {
+    let (a, b) = (t(&[2, 3]), t(&[4]));
+    let m = both_forms(
+        || a.try_add(&b),
+        || a.add(&b),
+        &[
+            "add",
+            "[2, 3]",
+            "[4]",
+            "3 vs 4",
+            "dimension 1 from the right",
+        ],
+    );
+    assert!(m.starts_with("add:"), "{m}");
+    // The operator form panics the same way.
+    assert_eq!(panic_message(|| &a + &b), m);
+}
+
+#[test]
+fn broadcast_mismatch_in_other_ops() {
+    let (a, b) = (t(&[2, 3, 4]), t(&[5, 1]));
+    for (name, r) in [
+        ("sub", a.try_sub(&b)),
+        ("mul", a.try_mul(&b)),
+        ("div", a.try_div(&b)),
+        ("maximum", a.try_maximum(&b)),
+    ] {
+        let m = r.unwrap_err().to_string();
+        assert_mentions(&m, &[name, "[2, 3, 4]", "[5, 1]", "3 vs 5", "dimension 2"]);
+    }
+    let m = both_forms(
+        || t(&[3]).try_broadcast_to(&[2, 4]),
+        || t(&[3]).broadcast_to(&[2, 4]),
+        &["broadcast_to", "[3]", "[2, 4]", "3 vs 4"],
+    );
+    assert!(m.starts_with("broadcast_to:"), "{m}");
+    // A target that does not contain the source.
+    both_forms(
+        || t(&[2, 3]).try_broadcast_to(&[3]),
+        || t(&[2, 3]).broadcast_to(&[3]),
+        &["broadcast_to", "[2, 3]", "[3]"],
+    );
+}
+
+#[test]
+fn dtype_mismatch_names_both_dtypes() {
+    let (a, b) = (t32(&[2, 3]), t(&[2, 3]));
+    let m = both_forms(
+        || a.try_add(&b),
+        || a.add(&b),
+        &["add", "f32", "f64", "to_dtype"],
+    );
+    assert!(m.find("f32") < m.find("f64"), "lhs dtype first: {m}");
+    both_forms(
+        || a.try_matmul(&t(&[3, 2])),
+        || a.matmul(&t(&[3, 2])),
+        &["matmul", "f32", "f64"],
+    );
+    both_forms(
+        || Tensor::try_concat(&[&a, &b], 0),
+        || Tensor::concat(&[&a, &b], 0),
+        &["concat", "f32", "f64"],
+    );
+    both_forms(
+        || t(&[2, 3]).try_softmax_cross_entropy(&t32(&[2, 3])),
+        || t(&[2, 3]).softmax_cross_entropy(&t32(&[2, 3])),
+        &["softmax_cross_entropy", "f64", "f32"],
+    );
+    both_forms(
+        || a.try_to_vec::<f64>(),
+        || a.to_vec::<f64>(),
+        &["to_vec", "f32", "f64"],
+    );
+}
+
+#[test]
+fn clamp_with_lo_above_hi() {
+    both_forms(
+        || t(&[2]).try_clamp(1.0, -1.0),
+        || t(&[2]).clamp(1.0, -1.0),
+        &["clamp", "lo 1", "hi -1"],
+    );
+}
+
+// ---- matmul -------------------------------------------------------------------------------
+
+#[test]
+fn matmul_inner_dimension_mismatch() {
+    let (a, b) = (t(&[2, 3]), t(&[4, 5]));
+    let m = both_forms(
+        || a.try_matmul(&b),
+        || a.matmul(&b),
+        &["matmul", "[2, 3]", "[4, 5]", "3", "4", "inner dimensions"],
+    );
+    assert!(m.contains("3 (last axis of lhs) vs 4"), "{m}");
+}
+
+#[test]
+fn matmul_rank_and_batch_mismatch() {
+    both_forms(
+        || t(&[3]).try_matmul(&t(&[3, 2])),
+        || t(&[3]).matmul(&t(&[3, 2])),
+        &["matmul", "[3]", "[3, 2]", "at least 2 dimensions"],
+    );
+    // Batch axes that do not broadcast.
+    let m = t(&[2, 3, 4])
+        .try_matmul(&t(&[3, 4, 5]))
+        .unwrap_err()
+        .to_string();
+    assert_mentions(&m, &["matmul", "[2]", "[3]", "2 vs 3"]);
+}
+
+// ---- shape ops ----------------------------------------------------------------------------
+
+#[test]
+fn concat_mismatch_names_dimension() {
+    let (a, b, c) = (t(&[2, 3]), t(&[2, 3]), t(&[2, 4]));
+    let m = both_forms(
+        || Tensor::try_concat(&[&a, &b, &c], 0),
+        || Tensor::concat(&[&a, &b, &c], 0),
+        &[
+            "concat",
+            "[2, 3]",
+            "[2, 4]",
+            "dimension 1",
+            "3 vs 4",
+            "axis 0",
+        ],
+    );
+    assert!(m.starts_with("concat:"), "{m}");
+    both_forms(
+        || Tensor::try_concat(&[&a, &t(&[2, 3, 1])], 1),
+        || Tensor::concat(&[&a, &t(&[2, 3, 1])], 1),
+        &["concat", "[2, 3]", "[2, 3, 1]", "ranks differ"],
+    );
+    both_forms(
+        || Tensor::try_concat(&[], 0),
+        || Tensor::concat(&[], 0),
+        &["concat", "at least one tensor"],
+    );
+    both_forms(
+        || Tensor::try_concat(&[&a, &b], 2),
+        || Tensor::concat(&[&a, &b], 2),
+        &["concat", "axis 2", "rank 2"],
+    );
+}
+
+#[test]
+fn reshape_wrong_size() {
+    let a = t(&[2, 3]);
+    both_forms(
+        || a.try_reshape(&[4]),
+        || a.reshape(&[4]),
+        &["reshape", "[2, 3]", "[4]", "6 elements", "4"],
+    );
+}
+
+#[test]
+fn narrow_out_of_range() {
+    let a = t(&[2, 3]);
+    both_forms(
+        || a.try_narrow(1, 2, 3),
+        || a.narrow(1, 2, 3),
+        &["narrow", "2..5", "axis 1", "size 3", "[2, 3]"],
+    );
+    both_forms(
+        || a.try_narrow(2, 0, 1),
+        || a.narrow(2, 0, 1),
+        &["narrow", "axis 2", "rank 2"],
+    );
+}
+
+#[test]
+fn permute_not_a_permutation() {
+    let a = t(&[2, 3, 4]);
+    for dims in [&[0usize, 0, 1][..], &[0, 1], &[0, 1, 3]] {
+        both_forms(
+            || a.try_permute(dims),
+            || a.permute(dims),
+            &["permute", &format!("{dims:?}"), "3 axes", "[2, 3, 4]"],
+        );
+    }
+    both_forms(
+        || a.try_transpose(0, 3),
+        || a.transpose(0, 3),
+        &["transpose", "axis 3", "rank 3"],
+    );
+}
+
+#[test]
+fn pad_wrong_number_of_pairs() {
+    let a = t(&[2, 3]);
+    both_forms(
+        || a.try_pad(&[(1, 1)], 0.0),
+        || a.pad(&[(1, 1)], 0.0),
+        &["pad", "1 pairs", "[2, 3]"],
+    );
+}
+
+// ---- softmax and reductions ---------------------------------------------------------------
+
+#[test]
+fn softmax_bad_axis() {
+    let a = t(&[2, 3]);
+    both_forms(
+        || a.try_softmax(2),
+        || a.softmax(2),
+        &["softmax", "axis 2", "rank 2"],
+    );
+    both_forms(
+        || a.try_log_softmax(-3),
+        || a.log_softmax(-3),
+        &["log_softmax", "axis -3", "rank 2"],
+    );
+}
+
+#[test]
+fn sum_bad_axes() {
+    let a = t(&[2, 3]);
+    both_forms(
+        || a.try_sum(&[2], false),
+        || a.sum(&[2], false),
+        &["sum", "axis 2", "rank 2"],
+    );
+    both_forms(
+        || a.try_sum(&[0, -2], true),
+        || a.sum(&[0, -2], true),
+        &["sum", "axis 0", "twice"],
+    );
+    both_forms(
+        || a.try_sum(&[], true),
+        || a.sum(&[], true),
+        &["sum", "at least one axis", "*_all"],
+    );
+    both_forms(
+        || a.try_mean(&[5], false),
+        || a.mean(&[5], false),
+        &["mean", "axis 5", "rank 2"],
+    );
+    both_forms(
+        || a.try_max(&[-3], false),
+        || a.max(&[-3], false),
+        &["max", "axis -3", "rank 2"],
+    );
+    both_forms(
+        || a.try_argmax(2, false),
+        || a.argmax(2, false),
+        &["argmax", "axis 2", "rank 2"],
+    );
+}
+
+// ---- losses -------------------------------------------------------------------------------
+
+#[test]
+fn cross_entropy_wrong_label_count() {
+    let z = t(&[2, 4]);
+    both_forms(
+        || z.try_softmax_cross_entropy_indices(&[0, 1, 2]),
+        || z.softmax_cross_entropy_indices(&[0, 1, 2]),
+        &["softmax_cross_entropy", "3 labels", "2 rows", "[2, 4]"],
+    );
+}
+
+#[test]
+fn cross_entropy_label_out_of_range() {
+    let z = t(&[2, 4]);
+    both_forms(
+        || z.try_softmax_cross_entropy_indices(&[0, 4]),
+        || z.softmax_cross_entropy_indices(&[0, 4]),
+        &["softmax_cross_entropy", "label 4", "row 1", "4 classes"],
+    );
+}
+
+#[test]
+fn cross_entropy_logits_not_2d() {
+    let z = t(&[2, 3, 4]);
+    both_forms(
+        || z.try_softmax_cross_entropy_indices(&[0, 1]),
+        || z.softmax_cross_entropy_indices(&[0, 1]),
+        &["softmax_cross_entropy", "[batch, classes]", "[2, 3, 4]"],
+    );
+}
+
+#[test]
+fn cross_entropy_target_shape_mismatch() {
+    let (z, y) = (t(&[2, 4]), t(&[2, 3]));
+    both_forms(
+        || z.try_softmax_cross_entropy(&y),
+        || z.softmax_cross_entropy(&y),
+        &["softmax_cross_entropy", "[2, 4]", "[2, 3]", "targets"],
+    );
+}
+
+#[test]
+fn binary_cross_entropy_target_shape_mismatch() {
+    let (z, y) = (t(&[4, 1]), t(&[4]));
+    both_forms(
+        || z.try_binary_cross_entropy_with_logits(&y),
+        || z.binary_cross_entropy_with_logits(&y),
+        &["binary_cross_entropy", "[4, 1]", "[4]", "targets"],
+    );
+    both_forms(
+        || z.try_binary_cross_entropy_with_logits(&t32(&[4, 1])),
+        || z.binary_cross_entropy_with_logits(&t32(&[4, 1])),
+        &["binary_cross_entropy", "f64", "f32"],
+    );
+}
+
+// ---- construction and autograd ------------------------------------------------------------
+
+#[test]
+fn from_vec_wrong_length_says_what_was_expected() {
+    both_forms(
+        || Tensor::try_from_vec(vec![1.0f32; 5], &[2, 3]),
+        || Tensor::from_vec(vec![1.0f32; 5], &[2, 3]),
+        &["from_vec", "[2, 3]", "needs 6 elements but the data has 5"],
+    );
+}
+
+#[test]
+fn arange_with_zero_step() {
+    both_forms(
+        || Tensor::try_arange(0.0, 1.0, 0.0, DType::F32),
+        || Tensor::arange(0.0, 1.0, 0.0, DType::F32),
+        &["arange", "non-zero step", "step 0"],
+    );
+    both_forms(
+        || Tensor::try_arange(0.0, f64::INFINITY, 1.0, DType::F64),
+        || Tensor::arange(0.0, f64::INFINITY, 1.0, DType::F64),
+        &["arange", "finite", "end inf"],
+    );
+}
+
+#[test]
+fn item_of_many_elements() {
+    let a = t(&[2, 2]);
+    both_forms(
+        || a.try_item(),
+        || a.item(),
+        &["item", "single element", "[2, 2]"],
+    );
+}
+
+#[test]
+fn assign_mismatch() {
+    let a = t(&[2, 3]);
+    both_forms(
+        || a.try_assign(&t(&[3, 2])),
+        || a.assign(&t(&[3, 2])),
+        &["assign", "[2, 3]", "[3, 2]"],
+    );
+    both_forms(
+        || a.try_assign(&t32(&[2, 3])),
+        || a.assign(&t32(&[2, 3])),
+        &["assign", "f64", "f32"],
+    );
+}
+
+#[test]
+fn backward_errors() {
+    let x = t(&[2, 3]).with_grad();
+    let y = x.exp();
+    both_forms(
+        || y.try_backward(),
+        || y.backward(),
+        &["backward", "scalar", "[2, 3]"],
+    );
+    let c = t(&[2]).sum_all();
+    both_forms(
+        || c.try_backward(),
+        || c.backward(),
+        &["backward", "with_grad"],
+    );
+}
+
+#[test]
+fn gradient_check_rejects_f32_and_non_scalars() {
+    let eps = dlkit_core::gradcheck::EPSILON;
+    let m = dlkit_core::gradient_check(&[t32(&[2])], eps, |v| v[0].sum_all())
+        .unwrap_err()
+        .to_string();
+    assert_mentions(&m, &["gradient_check", "f64", "input 0", "f32"]);
+    let m = dlkit_core::gradient_check(&[t(&[2])], eps, |v| v[0].exp())
+        .unwrap_err()
+        .to_string();
+    assert_mentions(&m, &["gradient_check", "scalar", "[2]"]);
+}
+
+#[test]
+fn errors_are_values_that_can_be_matched() {
+    let e = t(&[2, 3]).try_matmul(&t(&[4, 5])).unwrap_err();
+    match e {
+        dlkit_core::Error::ShapeMismatch { op, lhs, rhs, .. } => {
+            assert_eq!(op, "matmul");
+            assert_eq!(lhs, vec![2, 3]);
+            assert_eq!(rhs, vec![4, 5]);
+        }
+        other => panic!("expected ShapeMismatch, got {other:?}"),
+    }
+    let e = t32(&[1]).try_add(&t(&[1])).unwrap_err();
+    assert_eq!(
+        e,
+        dlkit_core::Error::DTypeMismatch {
+            op: "add",
+            lhs: DType::F32,
+            rhs: DType::F64
+        }
+    );
+}
