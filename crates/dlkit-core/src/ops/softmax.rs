@@ -39,10 +39,30 @@ impl Tensor {
         };
         let n = moved.shape()[last];
         let out = with_dtype!(self.dtype(), T => {
+            // `exp(v - max) / Σ` and `(v - max) - log Σ`, not `exp(v - lse)` and `v - lse`:
+            // rounding `lse = max + log Σ` to the dtype costs an absolute error of about
+            // |lse|·ε in every exponent, a relative error of |lse|·ε in every probability,
+            // which the backward's `g - Σ g·y` then amplifies (f32 logits near ±40 lost
+            // four digits).
             let y = moved.with_data(|d: &[T]| rows(d, n, |i, o| {
-                let lse = log_sum_exp(i);
-                for (o, &v) in o.iter_mut().zip(i) {
-                    *o = if log { v - lse } else { (v - lse).exp() };
+                let max = i.iter().copied().fold(T::neg_infinity(), T::max);
+                if max.is_infinite() {
+                    for (o, &v) in o.iter_mut().zip(i) {
+                        *o = if log { v - max } else { (v - max).exp() };
+                    }
+                } else if log {
+                    let ln_sum = i.iter().map(|&v| (v - max).exp()).sum::<T>().ln();
+                    for (o, &v) in o.iter_mut().zip(i) {
+                        *o = (v - max) - ln_sum;
+                    }
+                } else {
+                    for (o, &v) in o.iter_mut().zip(i) {
+                        *o = (v - max).exp();
+                    }
+                    let sum: T = o.iter().copied().sum();
+                    for o in o.iter_mut() {
+                        *o /= sum;
+                    }
                 }
             }));
             Tensor::from_vec_unchecked(y, moved.shape())
