@@ -12,6 +12,9 @@ pub enum Error {
     /// A model or weights file that cannot be read or written.
     #[error("{path}: {msg}")]
     File { path: String, msg: String },
+    /// Hyperparameters out of range (optimiser, schedule): the message names the field.
+    #[error("config: {0}")]
+    Config(String),
 }
 
 impl Error {

@@ -482,13 +482,17 @@ fn checksum(bytes: &[u8]) -> String {
 /// rebuilds it from the description alone, checks every tensor of the weights file by name,
 /// dtype and shape, then copies the values in.
 ///
-/// The model comes back as built (training mode); call `set_training(false)` before
-/// predicting with dropout or batch norm.
+/// The model comes back in evaluation mode (dropout off, batch norm on its running
+/// statistics), so its predictions are those of the saved model; call `set_training(true)` to
+/// train it further. Dropout layers without an explicit `seed` get fresh generators: masks
+/// drawn after a load differ from those the saved model would have drawn.
+///
+/// A model without parameters or buffers (activations only) is described as `f32`.
 pub fn load(path: impl AsRef<Path>) -> Result<(Sequential, ModelInfo)> {
     let paths = ModelPaths::resolve(path.as_ref());
     let info = read_info(&paths.description)?;
     let mut ctx = BuildContext::new(info.dtype, 0, Init::Zeros);
-    let (model, output_shape) = Sequential::build(&info.layers, &mut ctx, &info.input_shape)
+    let (mut model, output_shape) = Sequential::build(&info.layers, &mut ctx, &info.input_shape)
         .map_err(|e| {
             Error::file(
                 &paths.description,
@@ -531,6 +535,7 @@ pub fn load(path: impl AsRef<Path>) -> Result<(Sequential, ModelInfo)> {
     // Names, dtypes and shapes first, as their messages say the most; then the size and the
     // checksum, which catch damaged data and a weights file from another save.
     load_checked(&model, &file, &paths.weights, &WeightsFilter::default())?;
+    model.set_training(false);
     if let Some(note) = size_differs {
         return Err(Error::file(&paths.weights, note));
     }
@@ -829,39 +834,39 @@ fn load_checked(
         ));
     }
 
-    // Decode everything before assigning anything, so a failure changes no weight.
-    let mut decoded = Vec::with_capacity(targets.len());
+    // Every check has passed: from here on nothing fails, so no weight changes unless all do.
     for t in &targets {
-        let view = &views[&t.name];
-        let src = decode(view, t.tensor.dtype())
-            .map_err(|e| Error::file(path, format!("tensor `{}`: {e}", to_file(&t.name))))?;
-        decoded.push(src);
+        let data = views[&t.name].data();
+        let size = t.tensor.dtype().size();
+        if data.len() != t.tensor.numel() * size {
+            // Unreachable after safetensors' own validation; kept so a bad file never panics.
+            return Err(Error::file(
+                path,
+                format!(
+                    "tensor `{}`: {} bytes of data for {} elements",
+                    to_file(&t.name),
+                    data.len(),
+                    t.tensor.numel()
+                ),
+            ));
+        }
     }
-    for (t, src) in targets.iter().zip(decoded) {
-        t.tensor
-            .try_assign(&src)
-            .map_err(|e| Error::file(path, format!("tensor `{}`: {e}", to_file(&t.name))))?;
+    for t in &targets {
+        let data = views[&t.name].data();
+        match t.tensor.dtype() {
+            DType::F32 => t.tensor.update::<f32>(|dst| {
+                for (d, b) in dst.iter_mut().zip(data.chunks_exact(4)) {
+                    *d = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                }
+            }),
+            DType::F64 => t.tensor.update::<f64>(|dst| {
+                for (d, b) in dst.iter_mut().zip(data.chunks_exact(8)) {
+                    *d = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                }
+            }),
+        }
     }
     Ok(targets.into_iter().map(|t| t.name).collect())
-}
-
-fn decode(view: &TensorView<'_>, dtype: DType) -> Result<Tensor> {
-    let data = view.data();
-    let shape = view.shape();
-    Ok(match dtype {
-        DType::F32 => Tensor::try_from_vec(
-            data.chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect::<Vec<f32>>(),
-            shape,
-        )?,
-        DType::F64 => Tensor::try_from_vec(
-            data.chunks_exact(8)
-                .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
-                .collect::<Vec<f64>>(),
-            shape,
-        )?,
-    })
 }
 
 // ---- reading the description ----------------------------------------------------------------

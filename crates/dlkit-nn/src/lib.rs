@@ -2,17 +2,23 @@
 //! descriptions with shapes checked at build time.
 
 pub mod error;
+pub mod ewa;
 pub mod init;
 pub mod io;
 pub mod layers;
 pub mod module;
+pub mod optim;
 pub mod param;
+pub mod schedule;
 pub mod spec;
 
 pub use error::{Error, Result};
+pub use ewa::Ewa;
 pub use init::Init;
 pub use io::{load, load_weights_into, save, ModelInfo};
 pub use layers::{activation::Activation, dense::Dense, sequential::Sequential};
 pub use module::Module;
+pub use optim::{Optimizer, OptimizerConfig};
 pub use param::{Param, ParamKind};
+pub use schedule::LrSchedule;
 pub use spec::{BuildContext, LayerSpec};

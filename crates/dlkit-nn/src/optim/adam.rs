@@ -1,0 +1,118 @@
+//! Adam (Kingma & Ba, 2015), with bias correction.
+
+use super::{optimizer_common, zeros_like, EpsPlacement, Rule, Stepper};
+use crate::param::Param;
+use dlkit_core::storage::Storage;
+use dlkit_core::Element;
+
+/// Adam:
+///
+/// ```text
+/// t += 1
+/// v = β₁ v + (1 − β₁) g          v̂ = v / (1 − β₁ᵗ)
+/// s = β₂ s + (1 − β₂) g²         ŝ = s / (1 − β₂ᵗ)
+/// w := w − α v̂ / (√ŝ + ε)
+/// ```
+///
+/// Defaults α = 0.001, β₁ = 0.9, β₂ = 0.999, ε = 1e-8 (the paper's, the course's and
+/// PyTorch's). ε is outside the root as in the paper, the course's assignment and PyTorch;
+/// [`EpsPlacement::InsideSqrt`] gives the cheat sheet's `√(ŝ + ε)`. The step count t is kept
+/// per parameter and advances only when the parameter is updated.
+pub struct Adam {
+    inner: Stepper<AdamRule>,
+}
+
+pub(crate) struct AdamRule {
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    placement: EpsPlacement,
+}
+
+/// First and second moment estimates and the step count.
+pub(crate) struct AdamState {
+    v: Storage,
+    s: Storage,
+    t: i32,
+}
+
+impl Rule for AdamRule {
+    type State = AdamState;
+
+    fn init(&self, p: &Param) -> AdamState {
+        AdamState {
+            v: zeros_like(p),
+            s: zeros_like(p),
+            t: 0,
+        }
+    }
+
+    fn apply<T: Element>(&self, st: &mut AdamState, lr: f64, w: &mut [T], g: &[T]) {
+        st.t = st.t.saturating_add(1);
+        let c1 = 1.0 - self.beta1.powi(st.t);
+        let c2 = 1.0 - self.beta2.powi(st.t);
+        let (b1, b2) = (T::of(self.beta1), T::of(self.beta2));
+        let (m1, m2) = (T::of(1.0 - self.beta1), T::of(1.0 - self.beta2));
+        let (step, inv_c2, eps) = (T::of(lr / c1), T::of(1.0 / c2), T::of(self.eps));
+        let n = w.len();
+        let (v, s, g) = (
+            &mut st.v.slice_mut::<T>()[..n],
+            &mut st.s.slice_mut::<T>()[..n],
+            &g[..n],
+        );
+        // One loop per placement, so that each vectorises.
+        match self.placement {
+            EpsPlacement::OutsideSqrt => {
+                for i in 0..n {
+                    v[i] = b1 * v[i] + m1 * g[i];
+                    s[i] = b2 * s[i] + m2 * g[i] * g[i];
+                    w[i] -= step * v[i] / ((s[i] * inv_c2).sqrt() + eps);
+                }
+            }
+            EpsPlacement::InsideSqrt => {
+                for i in 0..n {
+                    v[i] = b1 * v[i] + m1 * g[i];
+                    s[i] = b2 * s[i] + m2 * g[i] * g[i];
+                    w[i] -= step * v[i] / (s[i] * inv_c2 + eps).sqrt();
+                }
+            }
+        }
+    }
+}
+
+impl Adam {
+    /// Adam over `params` with learning rate `lr` (the config's default is 0.001),
+    /// β₁ = 0.9, β₂ = 0.999, ε = 1e-8 outside the root.
+    pub fn new(params: Vec<Param>, lr: f64) -> Self {
+        let rule = AdamRule {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            placement: EpsPlacement::OutsideSqrt,
+        };
+        Adam {
+            inner: Stepper::new(params, lr, rule),
+        }
+    }
+
+    /// The decay rates β₁ (first moment) and β₂ (second moment).
+    pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
+        self.inner.rule.beta1 = beta1;
+        self.inner.rule.beta2 = beta2;
+        self
+    }
+
+    /// ε in the denominator.
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.inner.rule.eps = eps;
+        self
+    }
+
+    /// ε outside the square root (default) or inside.
+    pub fn eps_placement(mut self, placement: EpsPlacement) -> Self {
+        self.inner.rule.placement = placement;
+        self
+    }
+}
+
+optimizer_common!(Adam, "adam");
