@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::layers::{activation::Activation, dense::DenseSpec, sequential::Sequential};
+use crate::layers::{batch_norm::BatchNormSpec, dropout::DropoutSpec};
 use crate::module::Module;
 use dlkit_core::{DType, Rng};
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,8 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LayerSpec {
     Dense(DenseSpec),
+    Dropout(DropoutSpec),
+    BatchNorm(BatchNormSpec),
     Sigmoid,
     Tanh,
     Relu,
@@ -57,6 +60,8 @@ impl LayerSpec {
     pub fn kind(&self) -> &'static str {
         match self {
             LayerSpec::Dense(_) => "dense",
+            LayerSpec::Dropout(_) => "dropout",
+            LayerSpec::BatchNorm(_) => "batch_norm",
             LayerSpec::Sigmoid => "sigmoid",
             LayerSpec::Tanh => "tanh",
             LayerSpec::Relu => "relu",
@@ -87,6 +92,8 @@ impl LayerSpec {
         }
         match self {
             LayerSpec::Dense(spec) => spec.build(ctx, input),
+            LayerSpec::Dropout(spec) => spec.build(ctx, input),
+            LayerSpec::BatchNorm(spec) => spec.build(ctx, input),
             LayerSpec::Flatten => Ok((
                 Box::new(crate::layers::flatten::Flatten),
                 vec![input.iter().product()],

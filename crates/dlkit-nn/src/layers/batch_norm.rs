@@ -1,0 +1,301 @@
+//! Batch normalisation (Ioffe & Szegedy, 2015) over every axis but the last: a dense input
+//! `[m, n]` is normalised over the batch, an NHWC activation `[m, h, w, c]` over `m, h, w`,
+//! one mean and variance per feature (channel).
+//!
+//! Training, with `N` the number of values per feature:
+//!
+//! ```text
+//! μ  = (1/N) Σ x            σ² = (1/N) Σ (x - μ)²        (biased batch variance)
+//! x̂  = (x - μ) / √(σ² + ε)  y  = γ x̂ + β
+//! running_mean = momentum · running_mean + (1 - momentum) · μ
+//! running_var  = momentum · running_var  + (1 - momentum) · σ²   (· N/(N-1) if unbiased)
+//! ```
+//!
+//! Evaluation: `y = γ (x - running_mean) / √(running_var + ε) + β`.
+//!
+//! Conventions: `momentum` weighs the *old* running value, as in the course's exponentially
+//! weighted averages and Keras (`momentum = 0.9` here, 0.99 in Keras); PyTorch's `momentum`
+//! weighs the *new* batch value, so PyTorch's 0.1 is `momentum = 0.9` here. The running
+//! variance is the biased batch variance by default (course, Keras); `unbiased_running_var`
+//! stores `σ² · N/(N-1)` as PyTorch does. The batch itself is always normalised with the
+//! biased `σ²`. `ε = 1e-5` by default (PyTorch; Keras uses 1e-3). Running statistics start at
+//! mean 0 and variance 1.
+//!
+//! The forward composes tensor ops, so autograd supplies the backward
+//! `dx = (γ / (N √(σ² + ε))) (N dx̂ - Σ dx̂ - x̂ Σ dx̂ ⊙ x̂)`, `dγ = Σ dy ⊙ x̂`, `dβ = Σ dy`.
+
+use crate::error::{Error, Result};
+use crate::module::Module;
+use crate::param::{Param, ParamKind};
+use crate::spec::{BuildContext, Built, LayerSpec};
+use dlkit_core::{no_grad, with_dtype, DType, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// `{ type = "batch_norm" }`, with optional `momentum` (0.9), `epsilon` (1e-5) and
+/// `unbiased_running_var` (false).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchNormSpec {
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+    #[serde(default = "default_epsilon")]
+    pub epsilon: f64,
+    #[serde(default)]
+    pub unbiased_running_var: bool,
+}
+
+fn default_momentum() -> f64 {
+    0.9
+}
+
+fn default_epsilon() -> f64 {
+    1e-5
+}
+
+impl Default for BatchNormSpec {
+    fn default() -> Self {
+        BatchNormSpec {
+            momentum: default_momentum(),
+            epsilon: default_epsilon(),
+            unbiased_running_var: false,
+        }
+    }
+}
+
+impl BatchNormSpec {
+    /// Checks `0 <= momentum <= 1` and `epsilon > 0`.
+    pub fn validate(&self) -> Result<()> {
+        if !(0.0..=1.0).contains(&self.momentum) {
+            return Err(Error::build(format!(
+                "batch_norm needs 0 <= momentum <= 1 (the weight of the old running value; \
+                 PyTorch's momentum 0.1 is 0.9 here), got {}",
+                self.momentum
+            )));
+        }
+        if !(self.epsilon > 0.0 && self.epsilon.is_finite()) {
+            return Err(Error::build(format!(
+                "batch_norm needs a finite epsilon > 0, got {}",
+                self.epsilon
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
+        let Some(&features) = input.last() else {
+            return Err(Error::build(
+                "batch_norm needs examples with at least one axis (features last)",
+            ));
+        };
+        self.validate()?;
+        let layer = BatchNorm::new(features, self.clone(), ctx.dtype)?;
+        Ok((Box::new(layer), input.to_vec()))
+    }
+}
+
+/// Batch normalisation over all axes but the last, with learnable `gamma` (scale, init 1) and
+/// `beta` (shift, init 0) and running statistics as buffers.
+pub struct BatchNorm {
+    pub gamma: Param,
+    pub beta: Param,
+    running_mean: Tensor,
+    running_var: Tensor,
+    spec: BatchNormSpec,
+    training: bool,
+}
+
+impl BatchNorm {
+    /// A layer in training mode for `features` features: γ = 1, β = 0, running mean 0,
+    /// running variance 1.
+    pub fn new(features: usize, spec: BatchNormSpec, dtype: DType) -> Result<Self> {
+        Self::from_tensors(
+            Tensor::ones(&[features], dtype),
+            Tensor::zeros(&[features], dtype),
+            spec,
+        )
+    }
+
+    /// A layer with given `gamma` and `beta` (both `[features]`, one dtype).
+    pub fn from_tensors(gamma: Tensor, beta: Tensor, spec: BatchNormSpec) -> Result<Self> {
+        spec.validate()?;
+        if gamma.rank() != 1 || gamma.shape() != beta.shape() || gamma.dtype() != beta.dtype() {
+            return Err(Error::build(format!(
+                "batch_norm needs gamma and beta of one shape [features] and one dtype, got \
+                 {:?} {} and {:?} {}",
+                gamma.shape(),
+                gamma.dtype(),
+                beta.shape(),
+                beta.dtype()
+            )));
+        }
+        let (n, dtype) = (gamma.shape()[0], gamma.dtype());
+        Ok(BatchNorm {
+            gamma: Param::new("gamma", gamma, ParamKind::Scale),
+            beta: Param::new("beta", beta, ParamKind::Shift),
+            running_mean: Tensor::zeros(&[n], dtype),
+            running_var: Tensor::ones(&[n], dtype),
+            spec,
+            training: true,
+        })
+    }
+
+    /// The number of features (the size of the last axis).
+    pub fn features(&self) -> usize {
+        self.gamma.tensor.shape()[0]
+    }
+
+    pub fn settings(&self) -> &BatchNormSpec {
+        &self.spec
+    }
+
+    pub fn is_training(&self) -> bool {
+        self.training
+    }
+
+    /// The running mean: a handle on the layer's own storage, which every training forward
+    /// updates in place (read it with `to_vec_f64`).
+    pub fn running_mean(&self) -> &Tensor {
+        &self.running_mean
+    }
+
+    pub fn running_var(&self) -> &Tensor {
+        &self.running_var
+    }
+
+    /// Overwrites the running statistics (each `[features]`, the layer's dtype).
+    pub fn set_running_stats(&self, mean: &Tensor, var: &Tensor) -> Result<()> {
+        self.running_mean.try_assign(mean)?;
+        self.running_var.try_assign(var)?;
+        Ok(())
+    }
+
+    /// The axes normalised over (all but the last), after checking `x` has this layer's
+    /// features last.
+    fn reduce_axes(&self, x: &Tensor) -> Result<Vec<isize>> {
+        let c = self.features();
+        if x.rank() < 2 || x.shape()[x.rank() - 1] != c {
+            return Err(dlkit_core::Error::ShapeMismatch {
+                op: "batch_norm",
+                lhs: x.shape().to_vec(),
+                rhs: vec![c],
+                detail: format!("needs a batch [m, ..., {c}] with the {c} features last"),
+            }
+            .into());
+        }
+        Ok((0..x.rank() as isize - 1).collect())
+    }
+
+    /// `running = momentum · running + (1 - momentum) · batch`, in place, untracked.
+    fn update_running(&self, mean: &Tensor, var: &Tensor, count: usize) {
+        let mom = self.spec.momentum;
+        let correction = if self.spec.unbiased_running_var {
+            count as f64 / (count - 1) as f64
+        } else {
+            1.0
+        };
+        let ewa = |running: &Tensor, batch: &Tensor, scale: f64| {
+            let batch = batch.to_vec_f64();
+            with_dtype!(running.dtype(), T => running.update::<T>(|r| {
+                for (r, &b) in r.iter_mut().zip(&batch) {
+                    *r = T::of(mom * r.f64() + (1.0 - mom) * scale * b);
+                }
+            }));
+        };
+        ewa(&self.running_mean, mean, 1.0);
+        ewa(&self.running_var, var, correction);
+    }
+}
+
+impl Module for BatchNorm {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let axes = self.reduce_axes(x)?;
+        let (gamma, beta) = (&self.gamma.tensor, &self.beta.tensor);
+        if !self.training {
+            // y = x · s + (β - μ_run · s) with s = γ / √(σ²_run + ε).
+            let inv_std = self.running_var.add_scalar(self.spec.epsilon).powf(-0.5);
+            let scale = gamma.try_mul(&inv_std)?;
+            let shift = beta.try_sub(&self.running_mean.try_mul(&scale)?)?;
+            return Ok(x.try_mul(&scale)?.try_add(&shift)?);
+        }
+        let count = x.numel() / self.features().max(1);
+        if count < 2 {
+            return Err(dlkit_core::Error::Invalid {
+                op: "batch_norm",
+                msg: format!(
+                    "training needs more than one value per feature, got input {:?}; use a \
+                     larger batch, or evaluation mode",
+                    x.shape()
+                ),
+            }
+            .into());
+        }
+        let mean = x.try_mean(&axes, true)?;
+        let centred = x.try_sub(&mean)?;
+        let var = centred.square().try_mean(&axes, true)?;
+        let x_hat = centred.try_mul(&var.add_scalar(self.spec.epsilon).powf(-0.5))?;
+        let y = x_hat.try_mul(gamma)?.try_add(beta)?;
+        no_grad(|| self.update_running(&mean, &var, count));
+        Ok(y)
+    }
+
+    fn parameters(&self) -> Vec<Param> {
+        vec![self.gamma.clone(), self.beta.clone()]
+    }
+
+    fn buffers(&self) -> Vec<(String, Tensor)> {
+        vec![
+            ("running_mean".into(), self.running_mean.clone()),
+            ("running_var".into(), self.running_var.clone()),
+        ]
+    }
+
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+
+    fn spec(&self) -> LayerSpec {
+        LayerSpec::BatchNorm(self.spec.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_validated() {
+        let bad = |spec: BatchNormSpec| BatchNorm::new(3, spec, DType::F32).err().unwrap();
+        let e = bad(BatchNormSpec {
+            momentum: 1.5,
+            ..Default::default()
+        });
+        assert!(e.to_string().contains("momentum"), "{e}");
+        let e = bad(BatchNormSpec {
+            epsilon: 0.0,
+            ..Default::default()
+        });
+        assert!(e.to_string().contains("epsilon"), "{e}");
+    }
+
+    #[test]
+    fn wrong_feature_count_is_an_error() {
+        let bn = BatchNorm::new(3, BatchNormSpec::default(), DType::F64).unwrap();
+        let e = bn.forward(&Tensor::zeros(&[4, 5], DType::F64)).unwrap_err();
+        assert!(e.to_string().contains("features last"), "{e}");
+        let e = bn.forward(&Tensor::zeros(&[1, 3], DType::F64)).unwrap_err();
+        assert!(e.to_string().contains("more than one value"), "{e}");
+    }
+
+    #[test]
+    fn training_output_is_normalised() {
+        let bn = BatchNorm::new(2, BatchNormSpec::default(), DType::F64).unwrap();
+        let x = Tensor::from_vec(vec![1.0, 10.0, 3.0, 20.0, 5.0, 60.0], &[3, 2]);
+        let y = bn.forward(&x).unwrap();
+        let mean = y.mean(&[0], false).to_vec::<f64>();
+        let var = y.square().mean(&[0], false).to_vec::<f64>();
+        for c in 0..2 {
+            assert!(mean[c].abs() < 1e-12);
+            assert!((var[c] - 1.0).abs() < 1e-4, "{var:?}");
+        }
+    }
+}
