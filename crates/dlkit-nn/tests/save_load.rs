@@ -5,7 +5,9 @@ use dlkit_nn::init::Init;
 use dlkit_nn::io::{
     self, load_weights_with, ModelMetadata, ModelPaths, Normalization, WeightsFilter,
 };
+use dlkit_nn::layers::batch_norm::BatchNormSpec;
 use dlkit_nn::layers::dense::DenseSpec;
+use dlkit_nn::layers::dropout::DropoutSpec;
 use dlkit_nn::{BuildContext, LayerSpec, Module, Sequential};
 use std::path::{Path, PathBuf};
 
@@ -130,8 +132,8 @@ fn round_trip(name: &str, specs: &[LayerSpec], shape: &[usize], dtype: DType) {
 
     let saved = io::save(&model, shape, dir.path()).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(dir.entries(), ["model.json", "model.safetensors"], "{name}");
-    let (mut loaded, info) = io::load(dir.path()).unwrap_or_else(|e| panic!("{name}: {e}"));
-    loaded.set_training(false);
+    // Loaded models come back in evaluation mode.
+    let (loaded, info) = io::load(dir.path()).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(info, saved, "{name}");
     let LayerSpec::Sequential { layers } = model.spec() else {
         unreachable!()
@@ -201,6 +203,49 @@ fn cases() -> Vec<(&'static str, Vec<LayerSpec>, Vec<usize>)> {
             vec![2, 2],
         ),
         ("activations_only", vec![LayerSpec::Tanh], vec![3]),
+        (
+            "dropout",
+            vec![
+                dense(5),
+                LayerSpec::Dropout(DropoutSpec::new(0.8)),
+                dense(2),
+            ],
+            vec![4],
+        ),
+        (
+            "dropout_seeded",
+            vec![
+                LayerSpec::Dropout(DropoutSpec {
+                    keep_prob: 0.5,
+                    seed: Some(7),
+                }),
+                dense(2),
+            ],
+            vec![4],
+        ),
+        (
+            "batch_norm",
+            vec![
+                dense_no_bias(5),
+                LayerSpec::BatchNorm(BatchNormSpec::default()),
+                LayerSpec::Relu,
+                dense(2),
+            ],
+            vec![4],
+        ),
+        (
+            "batch_norm_nhwc",
+            vec![
+                LayerSpec::BatchNorm(BatchNormSpec {
+                    momentum: 0.99,
+                    epsilon: 0.001_234_567_890_123,
+                    unbiased_running_var: true,
+                }),
+                LayerSpec::Flatten,
+                dense(2),
+            ],
+            vec![2, 2, 3],
+        ),
     ]
 }
 
@@ -217,9 +262,11 @@ fn variant(spec: &LayerSpec) -> usize {
         LayerSpec::Softmax => 5,
         LayerSpec::Flatten => 6,
         LayerSpec::Sequential { .. } => 7,
+        LayerSpec::Dropout(_) => 8,
+        LayerSpec::BatchNorm(_) => 9,
     }
 }
-const VARIANTS: usize = 8;
+const VARIANTS: usize = 10;
 
 fn visit(spec: &LayerSpec, seen: &mut [bool]) {
     seen[variant(spec)] = true;
@@ -1031,5 +1078,45 @@ fn buffers_round_trip_beside_parameters() {
                 "unexpected tensor `0.scale`",
             ],
         );
+    }
+}
+
+#[test]
+fn batch_norm_running_stats_round_trip() {
+    for dtype in [DType::F32, DType::F64] {
+        let dir = TempDir::new("bn-stats");
+        let specs = [
+            dense(4),
+            LayerSpec::BatchNorm(BatchNormSpec::default()),
+            LayerSpec::Tanh,
+            LayerSpec::Dropout(DropoutSpec::new(0.7)),
+            dense(2),
+        ];
+        let mut model = build(&specs, &[3], dtype, 1);
+        // Training passes move the running statistics away from 0 and 1.
+        for seed in 0..3 {
+            model.forward(&input(&[3], dtype, 10 + seed)).unwrap();
+        }
+        let stats: Vec<_> = model.buffers();
+        assert_eq!(
+            stats.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            ["1.running_mean", "1.running_var"]
+        );
+        assert!(stats[0].1.to_vec_f64().iter().all(|&v| v != 0.0));
+        assert!(stats[1].1.to_vec_f64().iter().all(|&v| v != 1.0));
+        model.set_training(false);
+        let x = input(&[3], dtype, 5);
+        let before = model.forward(&x).unwrap();
+
+        io::save(&model, &[3], dir.path()).unwrap();
+        let (loaded, _) = io::load(dir.path()).unwrap();
+        assert_eq!(state(&loaded), state(&model));
+        for ((n, a), (_, b)) in loaded.buffers().iter().zip(&stats) {
+            assert_eq!(bits(a), bits(b), "{n}");
+        }
+        // In evaluation mode: the same predictions, twice, and the statistics stay put.
+        assert_eq!(bits(&loaded.forward(&x).unwrap()), bits(&before));
+        assert_eq!(bits(&loaded.forward(&x).unwrap()), bits(&before));
+        assert_eq!(state(&loaded), state(&model));
     }
 }
