@@ -1,3 +1,5 @@
 //! CPU kernels on raw slices: no tensors, no autograd, just numbers.
 
+pub mod conv;
 pub mod gemm;
+pub mod pool;
