@@ -26,6 +26,7 @@ pub use autograd::{is_grad_enabled, no_grad, NoGradGuard};
 pub use element::{DType, Element};
 pub use error::{Error, Result};
 pub use gradcheck::{gradient_check, GradCheckReport};
+pub use ops::Padding;
 pub use random::Rng;
 pub use storage::Device;
 pub use tensor::{Tensor, TensorId};

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// How a weight tensor is initialised, given its fan-in `n_prev` (inputs per unit) and
 /// fan-out.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Init {
     /// All zeros: every unit computes the same function, so symmetry is never broken.
@@ -14,16 +14,11 @@ pub enum Init {
     Normal { scale: f64 },
     /// Xavier: `N(0, 1) * sqrt(1 / n_prev)`, for tanh layers.
     Xavier,
-    /// He: `N(0, 1) * sqrt(2 / n_prev)`, for ReLU layers.
+    /// He: `N(0, 1) * sqrt(2 / n_prev)`, for ReLU layers (the default).
+    #[default]
     He,
     /// Glorot uniform: `U(-l, l)` with `l = sqrt(6 / (fan_in + fan_out))` (Keras' default).
     GlorotUniform,
-}
-
-impl Default for Init {
-    fn default() -> Self {
-        Init::He
-    }
 }
 
 impl Init {

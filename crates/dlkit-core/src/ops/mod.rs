@@ -2,13 +2,17 @@
 
 mod activation;
 mod binary;
+mod conv;
 mod elementwise;
 mod loss;
 mod matmul;
+mod pool;
 mod reduce;
 mod shape_ops;
 mod softmax;
 mod unary;
+
+pub use conv::Padding;
 
 /// Defines the panicking form of a `try_*` method: same arguments, panics with the error's
 /// message.

@@ -59,8 +59,9 @@ fn max_kernel<T: Element>(x: &Tensor, keep: &[usize]) -> (Vec<T>, Vec<usize>) {
     let mut at = vec![usize::MAX; numel(keep)];
     x.with_storage(|d: &[T], _| {
         walk_reduction(x, keep, |i, o, k| {
-            // `!(v <= best)` also takes a NaN, so NaN propagates as in NumPy.
-            if at[o] == usize::MAX || !(d[i] <= best[o]) && !best[o].is_nan() {
+            // A NaN wins and stays, so NaN propagates as in NumPy.
+            let better = d[i] > best[o] || (d[i].is_nan() && !best[o].is_nan());
+            if at[o] == usize::MAX || better {
                 best[o] = d[i];
                 at[o] = k;
             }

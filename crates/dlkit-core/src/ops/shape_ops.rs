@@ -46,7 +46,7 @@ impl Tensor {
     /// Collapses every axis after the first: `[m, ...] -> [m, rest]`.
     pub fn flatten_from1(&self) -> Tensor {
         let m = self.shape().first().copied().unwrap_or(1);
-        let rest = if m == 0 { 0 } else { self.numel() / m };
+        let rest = self.numel().checked_div(m).unwrap_or(0);
         self.reshape(&[m, rest])
     }
 
