@@ -1,5 +1,46 @@
-//! dlkit-nn: the building blocks of models — layers, losses, initialisers — built from plain
-//! descriptions with shapes checked at build time.
+//! dlkit-nn: the building blocks of models — layers, losses, initialisers, optimisers,
+//! schedules, save/load — built from plain descriptions with shapes checked at build time.
+//!
+//! Build, train a step, save and load:
+//!
+//! ```
+//! use dlkit_core::{no_grad, DType, Rng, Tensor};
+//! use dlkit_nn::layers::dense::DenseSpec;
+//! use dlkit_nn::optim::Adam;
+//! use dlkit_nn::{BuildContext, Init, LayerSpec, Loss, Module, Optimizer, Sequential};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // [4, 8, 3]: ReLU hidden layer, softmax output; He initialisation, seed 0.
+//! let layers = [
+//!     LayerSpec::Dense(DenseSpec::new(8)),
+//!     LayerSpec::Relu,
+//!     LayerSpec::Dense(DenseSpec::new(3)),
+//!     LayerSpec::Softmax,
+//! ];
+//! let mut ctx = BuildContext::new(DType::F32, 0, Init::He);
+//! let (mut model, out_shape) = Sequential::build(&layers, &mut ctx, &[4])?;
+//! assert_eq!(out_shape, vec![3]);
+//!
+//! // One training step: the loss takes the logits (the output before the softmax).
+//! let x = Tensor::rand_normal(&[16, 4], 0.0, 1.0, DType::F32, &mut Rng::new(1));
+//! let labels: Vec<usize> = (0..16).map(|i| i % 3).collect();
+//! let mut optimizer = Adam::new(model.parameters(), 1e-3);
+//! let cost = Loss::SoftmaxCrossEntropy.compute(&model.forward_logits(&x)?, &labels)?;
+//! optimizer.zero_grad();
+//! cost.backward();
+//! optimizer.step();
+//!
+//! // Save (model.json + model.safetensors, written atomically) and load without the code
+//! // that built it; evaluation mode gives identical predictions.
+//! model.set_training(false);
+//! let dir = std::env::temp_dir().join("dlkit-doc-model");
+//! dlkit_nn::save(&model, &[4], &dir)?;
+//! let (reloaded, _info) = dlkit_nn::load(&dir)?;
+//! let (a, b) = no_grad(|| (model.forward(&x), reloaded.forward(&x)));
+//! assert_eq!(a?.to_vec::<f32>(), b?.to_vec::<f32>());
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod error;
 pub mod ewa;
