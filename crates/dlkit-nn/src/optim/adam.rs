@@ -36,6 +36,17 @@ pub(crate) struct AdamState {
     t: i32,
 }
 
+impl super::StateBuffers for AdamState {
+    fn buffers(&mut self) -> Vec<(&'static str, super::BufferMut<'_>)> {
+        use super::BufferMut::{Count, Values};
+        vec![
+            ("v", Values(&mut self.v)),
+            ("s", Values(&mut self.s)),
+            ("t", Count(&mut self.t)),
+        ]
+    }
+}
+
 impl Rule for AdamRule {
     type State = AdamState;
 

@@ -73,6 +73,62 @@ pub trait Optimizer: Send {
 
     /// A short name such as `"adam"`.
     fn name(&self) -> &'static str;
+
+    /// The per-parameter state (velocities, squared averages, step counts) as named values,
+    /// `"{param}.{buffer}"`, for checkpoints that resume training exactly.
+    fn state(&mut self) -> Vec<(String, Vec<f64>)>;
+
+    /// Restores what [`Optimizer::state`] returned; every name and length must match.
+    fn load_state(&mut self, state: &[(String, Vec<f64>)]) -> crate::Result<()>;
+}
+
+/// State of a rule that checkpoints can save and restore: named buffers as f64 values
+/// (exact for f32 and f64).
+pub(crate) trait StateBuffers {
+    fn buffers(&mut self) -> Vec<(&'static str, BufferMut<'_>)>;
+}
+
+/// One piece of optimiser state.
+pub(crate) enum BufferMut<'a> {
+    Values(&'a mut Storage),
+    Count(&'a mut i32),
+}
+
+impl BufferMut<'_> {
+    fn read(&self) -> Vec<f64> {
+        match self {
+            BufferMut::Values(s) => {
+                with_dtype!(s.dtype(), T => s.slice::<T>().iter().map(|v| v.f64()).collect())
+            }
+            BufferMut::Count(t) => vec![**t as f64],
+        }
+    }
+
+    fn write(&mut self, values: &[f64]) -> bool {
+        match self {
+            BufferMut::Values(s) if s.len() == values.len() => {
+                with_dtype!(s.dtype(), T => s.slice_mut::<T>().iter_mut().zip(values).for_each(|(d, &v)| *d = T::of(v)));
+                true
+            }
+            BufferMut::Count(t) if values.len() == 1 => {
+                **t = values[0] as i32;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl StateBuffers for () {
+    fn buffers(&mut self) -> Vec<(&'static str, BufferMut<'_>)> {
+        Vec::new()
+    }
+}
+
+impl StateBuffers for Storage {
+    fn buffers(&mut self) -> Vec<(&'static str, BufferMut<'_>)> {
+        vec![("v", BufferMut::Values(self))]
+    }
 }
 
 /// Where ε goes in the denominators of RMSprop and Adam.
@@ -122,7 +178,7 @@ impl Default for GradOptions {
 /// The update rule of one optimiser, applied per parameter to the processed gradient.
 pub(crate) trait Rule: Send {
     /// Per-parameter state (velocity, squared average, step count).
-    type State: Send;
+    type State: Send + StateBuffers;
     fn init(&self, p: &Param) -> Self::State;
     /// Updates `w` in place from the gradient `g` (clipped, weight decay added).
     fn apply<T: Element>(&self, state: &mut Self::State, lr: f64, w: &mut [T], g: &[T]);
@@ -159,6 +215,44 @@ impl<R: Rule> Stepper<R> {
             scratch_f32: Storage::F32(Vec::new()),
             scratch_f64: Storage::F64(Vec::new()),
         }
+    }
+
+    pub(crate) fn state(&mut self) -> Vec<(String, Vec<f64>)> {
+        let mut out = Vec::new();
+        for (p, st) in self.params.iter().zip(self.states.iter_mut()) {
+            for (name, buf) in st.buffers() {
+                out.push((format!("{}.{name}", p.name), buf.read()));
+            }
+        }
+        out
+    }
+
+    pub(crate) fn load_state(&mut self, saved: &[(String, Vec<f64>)]) -> crate::Result<()> {
+        let mut expected = 0;
+        for (p, st) in self.params.iter().zip(self.states.iter_mut()) {
+            for (name, mut buf) in st.buffers() {
+                expected += 1;
+                let key = format!("{}.{name}", p.name);
+                let Some((_, values)) = saved.iter().find(|(k, _)| *k == key) else {
+                    return Err(crate::Error::build(format!(
+                        "optimiser state: `{key}` is missing"
+                    )));
+                };
+                if !buf.write(values) {
+                    return Err(crate::Error::build(format!(
+                        "optimiser state: `{key}` has {} values, which do not fit the parameter",
+                        values.len()
+                    )));
+                }
+            }
+        }
+        if saved.len() != expected {
+            return Err(crate::Error::build(format!(
+                "optimiser state: {} entries saved but this optimiser has {expected}",
+                saved.len()
+            )));
+        }
+        Ok(())
     }
 
     /// The factor `max_norm / max(‖g‖, max_norm)` that clipping multiplies gradients by.
@@ -261,6 +355,12 @@ macro_rules! optimizer_common {
             }
             fn name(&self) -> &'static str {
                 $name
+            }
+            fn state(&mut self) -> Vec<(String, Vec<f64>)> {
+                self.inner.state()
+            }
+            fn load_state(&mut self, state: &[(String, Vec<f64>)]) -> $crate::Result<()> {
+                self.inner.load_state(state)
             }
         }
 
