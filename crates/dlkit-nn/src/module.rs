@@ -27,6 +27,11 @@ pub trait Module: Send + Sync {
     /// Switches between training (dropout on, batch statistics) and evaluation.
     fn set_training(&mut self, _training: bool) {}
 
+    /// Restarts the random streams of this module (dropout masks) from `seed`, so that a
+    /// training run resumed from a checkpoint draws the same masks as an uninterrupted one.
+    /// Containers pass each child a seed derived from `seed` and the child's index.
+    fn reseed(&self, _seed: u64) {}
+
     /// The description this module is rebuilt from when a saved model is loaded.
     fn spec(&self) -> LayerSpec;
 

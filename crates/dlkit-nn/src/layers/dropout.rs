@@ -127,6 +127,10 @@ impl Module for Dropout {
         Ok(x.try_mul(&scaled)?)
     }
 
+    fn reseed(&self, seed: u64) {
+        *self.rng.lock() = Rng::new(seed);
+    }
+
     fn set_training(&mut self, training: bool) {
         self.training = training;
     }

@@ -129,3 +129,12 @@ impl Module for Sequential {
         }
     }
 }
+
+/// A seed for child `index` of a container, mixed so that neighbours' streams differ
+/// (SplitMix64's finaliser).
+pub fn child_seed(seed: u64, index: usize) -> u64 {
+    let mut z = seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
