@@ -103,6 +103,12 @@ pub enum Error {
         #[source]
         source: Box<dlkit_core::Error>,
     },
+    /// An argument or configuration value that is not allowed, for data held in memory
+    /// (split ratios that do not sum to 1, a batch size of 0, a label outside the class
+    /// list, a standardizer fitted on another number of features, ...). `context` names the
+    /// function or config field, `detail` what was found and what was expected.
+    #[error("{context}: {detail}")]
+    Invalid { context: String, detail: String },
 }
 
 fn in_dataset(dataset: &Option<String>) -> String {

@@ -22,11 +22,15 @@
 //! # }
 //! ```
 
+pub mod dataset;
 pub mod error;
 pub mod h5;
+pub mod split;
 
+pub use dataset::{Dataset, Labels};
 pub use error::{Error, Result};
 pub use h5::{
     list_h5_datasets, load_course_h5, read_h5_dataset, ArrayData, ArrayValues, LabeledImages,
     CLASSES_NAME,
 };
+pub use split::{DataSplits, SplitConfig, SplitIndices};
