@@ -25,6 +25,7 @@
 pub mod dataset;
 pub mod error;
 pub mod h5;
+pub mod preprocess;
 pub mod split;
 
 pub use dataset::{Dataset, Labels};
@@ -32,5 +33,9 @@ pub use error::{Error, Result};
 pub use h5::{
     list_h5_datasets, load_course_h5, read_h5_dataset, ArrayData, ArrayValues, LabeledImages,
     CLASSES_NAME,
+};
+pub use preprocess::{
+    flatten, one_hot, scale, scale_pixels, FittedPreprocessing, Preprocessing, Standardize,
+    Standardizer, DEFAULT_STD_FLOOR,
 };
 pub use split::{DataSplits, SplitConfig, SplitIndices};
