@@ -22,12 +22,14 @@
 //! # }
 //! ```
 
+pub mod augment;
 pub mod dataset;
 pub mod error;
 pub mod h5;
 pub mod preprocess;
 pub mod split;
 
+pub use augment::AugmentConfig;
 pub use dataset::{Dataset, Labels};
 pub use error::{Error, Result};
 pub use h5::{
