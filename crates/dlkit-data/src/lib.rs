@@ -23,6 +23,7 @@
 //! ```
 
 pub mod augment;
+pub mod batches;
 pub mod dataset;
 pub mod error;
 pub mod h5;
@@ -30,6 +31,7 @@ pub mod preprocess;
 pub mod split;
 
 pub use augment::AugmentConfig;
+pub use batches::{epoch_seed, Batch, BatchLoader, Batches};
 pub use dataset::{Dataset, Labels};
 pub use error::{Error, Result};
 pub use h5::{
