@@ -2,7 +2,7 @@
 //! the dimension that disagrees. Each `try_*` error is checked for its content, and the plain
 //! form is checked to panic with exactly the same message.
 
-use dlkit_core::{DType, Tensor};
+use dlkit_core::{DType, Padding, Tensor};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 fn t(shape: &[usize]) -> Tensor {
@@ -11,6 +11,16 @@ fn t(shape: &[usize]) -> Tensor {
 
 fn t32(shape: &[usize]) -> Tensor {
     Tensor::zeros(shape, DType::F32)
+}
+
+/// `Padding::Explicit` from `(top, bottom, left, right)`.
+fn pads(top: usize, bottom: usize, left: usize, right: usize) -> Padding {
+    Padding::Explicit {
+        top,
+        bottom,
+        left,
+        right,
+    }
 }
 
 /// The message a closure panics with (the payload of `panic!("{e}")` is a `String`).
@@ -466,5 +476,199 @@ fn errors_are_values_that_can_be_matched() {
             lhs: DType::F32,
             rhs: DType::F64
         }
+    );
+}
+
+// ---- convolution and pooling --------------------------------------------------------------
+
+#[test]
+fn conv2d_channel_mismatch_names_both_shapes_and_c_in() {
+    let (x, w) = (t(&[2, 5, 5, 3]), t(&[3, 3, 4, 8]));
+    let m = both_forms(
+        || x.try_conv2d(&w, None, (1, 1), Padding::Valid),
+        || x.conv2d(&w, None, (1, 1), Padding::Valid),
+        &["conv2d", "[2, 5, 5, 3]", "[3, 3, 4, 8]", "c_in", "3", "4"],
+    );
+    assert!(m.starts_with("conv2d:"), "{m}");
+    assert!(
+        m.find("[2, 5, 5, 3]") < m.find("[3, 3, 4, 8]"),
+        "input first: {m}"
+    );
+}
+
+#[test]
+fn conv2d_bias_of_the_wrong_length() {
+    let (x, w) = (t(&[2, 5, 5, 3]), t(&[3, 3, 3, 8]));
+    for b in [t(&[4]), t(&[1, 8]), t(&[])] {
+        let shape = format!("{:?}", b.shape());
+        both_forms(
+            || x.try_conv2d(&w, Some(&b), (1, 1), Padding::Valid),
+            || x.conv2d(&w, Some(&b), (1, 1), Padding::Valid),
+            &["conv2d", "bias", &shape, "[3, 3, 3, 8]", "[8]", "c_out"],
+        );
+    }
+}
+
+#[test]
+fn conv2d_input_or_filters_not_4d() {
+    let w = t(&[3, 3, 3, 8]);
+    for shape in [&[5, 5, 3][..], &[1, 2, 5, 5, 3], &[75]] {
+        let x = t(shape);
+        both_forms(
+            || x.try_conv2d(&w, None, (1, 1), Padding::Valid),
+            || x.conv2d(&w, None, (1, 1), Padding::Valid),
+            &["conv2d", "input", "4-D", "NHWC", &format!("{shape:?}")],
+        );
+    }
+    let x = t(&[2, 5, 5, 3]);
+    for shape in [&[3, 3, 8][..], &[1, 3, 3, 3, 8]] {
+        let w = t(shape);
+        both_forms(
+            || x.try_conv2d(&w, None, (1, 1), Padding::Valid),
+            || x.conv2d(&w, None, (1, 1), Padding::Valid),
+            &["conv2d", "filters", "4-D", "HWIO", &format!("{shape:?}")],
+        );
+    }
+}
+
+#[test]
+fn conv2d_kernel_larger_than_the_padded_input() {
+    let x = t(&[2, 5, 4, 3]);
+    let w = t(&[7, 3, 3, 8]);
+    let m = both_forms(
+        || x.try_conv2d(&w, None, (1, 1), Padding::Valid),
+        || x.conv2d(&w, None, (1, 1), Padding::Valid),
+        &[
+            "conv2d",
+            "kernel 7x3",
+            "padded input 5x4",
+            "[2, 5, 4, 3]",
+            "[7, 3, 3, 8]",
+        ],
+    );
+    assert!(!m.contains("conv2d: conv2d"), "{m}");
+    // Padding counts: 5 + 1 + 0 rows are still fewer than 7 ...
+    both_forms(
+        || x.try_conv2d(&w, None, (1, 1), pads(1, 0, 0, 0)),
+        || x.conv2d(&w, None, (1, 1), pads(1, 0, 0, 0)),
+        &["conv2d", "kernel 7x3", "padded input 6x4"],
+    );
+    // ... 5 + 1 + 1 are enough.
+    let y = x.conv2d(&w, None, (1, 1), Padding::uniform(1));
+    assert_eq!(y.shape(), &[2, 1, 4, 8]);
+}
+
+#[test]
+fn conv2d_zero_stride() {
+    let (x, w) = (t(&[2, 5, 5, 3]), t(&[3, 3, 3, 8]));
+    for stride in [(0, 1), (2, 0)] {
+        for padding in [Padding::Valid, Padding::Same] {
+            both_forms(
+                || x.try_conv2d(&w, None, stride, padding),
+                || x.conv2d(&w, None, stride, padding),
+                &["conv2d", "stride", "at least 1", &format!("{stride:?}")],
+            );
+        }
+    }
+}
+
+#[test]
+fn conv2d_dtype_mismatch() {
+    let (x, w) = (t(&[2, 5, 5, 3]), t(&[3, 3, 3, 8]));
+    let (x32, w32) = (t32(&[2, 5, 5, 3]), t32(&[3, 3, 3, 8]));
+    let m = both_forms(
+        || x32.try_conv2d(&w, None, (1, 1), Padding::Valid),
+        || x32.conv2d(&w, None, (1, 1), Padding::Valid),
+        &["conv2d", "f32", "f64", "to_dtype"],
+    );
+    assert!(m.find("f32") < m.find("f64"), "input dtype first: {m}");
+    both_forms(
+        || x.try_conv2d(&w32, None, (1, 1), Padding::Valid),
+        || x.conv2d(&w32, None, (1, 1), Padding::Valid),
+        &["conv2d", "f64", "f32"],
+    );
+    let b32 = t32(&[8]);
+    both_forms(
+        || x.try_conv2d(&w, Some(&b32), (1, 1), Padding::Valid),
+        || x.conv2d(&w, Some(&b32), (1, 1), Padding::Valid),
+        &["conv2d", "f64", "f32"],
+    );
+}
+
+#[test]
+fn pool_window_larger_than_the_input() {
+    let x = t(&[1, 4, 3, 2]);
+    let m = both_forms(
+        || x.try_max_pool2d((5, 2), (1, 1)),
+        || x.max_pool2d((5, 2), (1, 1)),
+        &["max_pool2d", "kernel 5x2", "input 4x3", "[1, 4, 3, 2]"],
+    );
+    assert!(m.starts_with("max_pool2d:"), "{m}");
+    assert!(!m.contains("max_pool2d: pool2d"), "{m}");
+    both_forms(
+        || x.try_avg_pool2d((2, 4), (2, 2)),
+        || x.avg_pool2d((2, 4), (2, 2)),
+        &["avg_pool2d", "kernel 2x4", "input 4x3", "[1, 4, 3, 2]"],
+    );
+    // Padding counts (but may not reach the kernel's size).
+    both_forms(
+        || x.try_max_pool2d_padded((2, 4), (1, 1), pads(0, 0, 0, 0)),
+        || x.max_pool2d_padded((2, 4), (1, 1), pads(0, 0, 0, 0)),
+        &["max_pool2d", "kernel 2x4", "padded input 4x3"],
+    );
+    assert_eq!(
+        x.max_pool2d_padded((2, 4), (1, 1), pads(0, 0, 1, 0))
+            .shape(),
+        &[1, 3, 1, 2]
+    );
+    both_forms(
+        || x.try_avg_pool2d_padded((2, 2), (1, 1), pads(2, 0, 0, 0)),
+        || x.avg_pool2d_padded((2, 2), (1, 1), pads(2, 0, 0, 0)),
+        &["avg_pool2d", "padding", "smaller than the kernel 2x2"],
+    );
+}
+
+#[test]
+fn pool_zero_window_or_stride() {
+    let x = t(&[1, 4, 4, 2]);
+    both_forms(
+        || x.try_max_pool2d((0, 2), (1, 1)),
+        || x.max_pool2d((0, 2), (1, 1)),
+        &["max_pool2d", "window", "at least 1", "(0, 2)"],
+    );
+    both_forms(
+        || x.try_avg_pool2d_padded((2, 0), (1, 1), Padding::Same),
+        || x.avg_pool2d_padded((2, 0), (1, 1), Padding::Same),
+        &["avg_pool2d", "window", "at least 1", "(2, 0)"],
+    );
+    both_forms(
+        || x.try_avg_pool2d((2, 2), (0, 2)),
+        || x.avg_pool2d((2, 2), (0, 2)),
+        &["avg_pool2d", "stride", "(0, 2)"],
+    );
+    both_forms(
+        || x.try_max_pool2d_padded((2, 2), (2, 0), Padding::Same),
+        || x.max_pool2d_padded((2, 2), (2, 0), Padding::Same),
+        &["max_pool2d", "stride", "(2, 0)"],
+    );
+}
+
+#[test]
+fn pool_input_not_4d() {
+    let x = t(&[4, 4, 2]);
+    both_forms(
+        || x.try_max_pool2d((2, 2), (2, 2)),
+        || x.max_pool2d((2, 2), (2, 2)),
+        &["max_pool2d", "4-D", "NHWC", "[4, 4, 2]"],
+    );
+    both_forms(
+        || x.try_avg_pool2d_padded((2, 2), (2, 2), Padding::Same),
+        || x.avg_pool2d_padded((2, 2), (2, 2), Padding::Same),
+        &["avg_pool2d", "4-D", "NHWC", "[4, 4, 2]"],
+    );
+    both_forms(
+        || x.try_global_avg_pool2d(),
+        || x.global_avg_pool2d(),
+        &["global_avg_pool2d", "4-D", "NHWC", "[4, 4, 2]"],
     );
 }

@@ -10,6 +10,10 @@
 //! - in f32 (the inputs, which the generator made exactly representable in f32, converted
 //!   to f32; the references stay f64), with a relative tolerance of [`TOL_F32`] (1e-5).
 //!
+//! conv2d runs twice more (`conv2d_resolved_padding`): every case with the explicit padding of
+//! its `resolved_padding` metadata, after checking that `Padding::resolve` of the case's own
+//! `padding` (`valid`, `same` or explicit) gives exactly that padding.
+//!
 //! "Relative" is per tensor: `max_i |a_i - b_i| / max(max_i |b_i|, 1e-30)` with `a` dlkit's
 //! values and `b` the reference (see [`fixture_support::relative_error`]).
 //!
@@ -20,15 +24,20 @@
 
 mod fixture_support;
 
-use dlkit_core::DType;
-use fixture_support::{parse_bool, parse_list, run_fixture, Built, Case};
+use dlkit_core::kernels::conv::Padding2d;
+use dlkit_core::{DType, Padding};
+use fixture_support::{parse_bool, parse_list, parse_pair, run_fixture, Built, Case};
 #[allow(unused_imports)]
 use fixture_support::{TOL_F32, TOL_F64};
 
 /// One test per dtype for fixture file `$file`, building each case with `$build`.
+/// `fixture_tests!(name = file, ...)` names the test module `name` (a second run of a file).
 macro_rules! fixture_tests {
     ($file:ident, $build:expr) => {
-        mod $file {
+        fixture_tests!($file = $file, $build);
+    };
+    ($name:ident = $file:ident, $build:expr) => {
+        mod $name {
             use super::*;
 
             #[test]
@@ -50,6 +59,72 @@ fn axes_keepdims(c: &Case) -> (Vec<isize>, bool) {
         parse_list(&c.param("axes")),
         parse_bool(&c.param("keepdims")),
     )
+}
+
+/// Parses `"top,bottom,left,right"`.
+fn parse_pads(s: &str) -> Padding2d {
+    match parse_list::<usize>(s)[..] {
+        [top, bottom, left, right] => Padding2d {
+            top,
+            bottom,
+            left,
+            right,
+        },
+        _ => panic!("expected \"top,bottom,left,right\", got {s:?}"),
+    }
+}
+
+/// `Padding::Explicit` with the zeros of `p`.
+fn explicit(p: Padding2d) -> Padding {
+    Padding::Explicit {
+        top: p.top,
+        bottom: p.bottom,
+        left: p.left,
+        right: p.right,
+    }
+}
+
+/// Reads the case's `padding`: `valid`, `same` or explicit `"top,bottom,left,right"`.
+fn padding(c: &Case) -> Padding {
+    match c.param("padding").as_str() {
+        "valid" => Padding::Valid,
+        "same" => Padding::Same,
+        p => explicit(parse_pads(p)),
+    }
+}
+
+/// One conv2d case. Its `padding` must resolve to the `resolved_padding` the generator used
+/// (dlkit's "same" rule against NumPy's); with `from_resolved` the case runs with that explicit
+/// padding instead.
+fn conv2d_case(c: &Case, from_resolved: bool) -> Built {
+    let (x, w, b) = (c.input("x"), c.input("w"), c.input("b"));
+    let stride = parse_pair(&c.param("stride"));
+    let resolved = parse_pads(&c.param("resolved_padding"));
+    let padding = padding(c);
+    let (hw, kernel) = ((x.shape()[1], x.shape()[2]), (w.shape()[0], w.shape()[1]));
+    assert_eq!(
+        padding.resolve(hw, kernel, stride),
+        resolved,
+        "{}: {padding:?} for input {hw:?}, kernel {kernel:?}, stride {stride:?}",
+        c.name
+    );
+    let padding = if from_resolved {
+        explicit(resolved)
+    } else {
+        padding
+    };
+    let out = x.conv2d(&w, Some(&b), stride, padding);
+    Built::new(out, &[("x", &x), ("w", &w), ("b", &b)])
+}
+
+/// A pooling case's `window`, `stride` and `padding` (`None` for `valid`).
+fn pool_params(c: &Case) -> ((usize, usize), (usize, usize), Option<Padding>) {
+    let (window, stride) = (
+        parse_pair(&c.param("window")),
+        parse_pair(&c.param("stride")),
+    );
+    let padding = Some(padding(c)).filter(|p| *p != Padding::Valid);
+    (window, stride, padding)
 }
 
 /// Reads the case's `reduction`, which must be `mean` (the only one dlkit's losses have).
@@ -137,4 +212,28 @@ fixture_tests!(binary_cross_entropy, |c: &Case| {
     let logits = c.input("logits");
     let out = logits.binary_cross_entropy_with_logits(&c.tensor("targets"));
     Built::new(out, &[("logits", &logits)])
+});
+
+fixture_tests!(conv2d, |c: &Case| conv2d_case(c, false));
+
+fixture_tests!(conv2d_resolved_padding = conv2d, |c: &Case| conv2d_case(
+    c, true
+));
+
+fixture_tests!(max_pool2d, |c: &Case| {
+    let x = c.input("x");
+    let out = match pool_params(c) {
+        (window, stride, None) => x.max_pool2d(window, stride),
+        (window, stride, Some(p)) => x.max_pool2d_padded(window, stride, p),
+    };
+    Built::new(out, &[("x", &x)])
+});
+
+fixture_tests!(avg_pool2d, |c: &Case| {
+    let x = c.input("x");
+    let out = match pool_params(c) {
+        (window, stride, None) => x.avg_pool2d(window, stride),
+        (window, stride, Some(p)) => x.avg_pool2d_padded(window, stride, p),
+    };
+    Built::new(out, &[("x", &x)])
 });

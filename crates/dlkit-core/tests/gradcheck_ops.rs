@@ -10,7 +10,7 @@
 mod common;
 
 use common::{away_from_zero, check_op, check_scalar, distinct, randn, uniform};
-use dlkit_core::{no_grad, DType, Tensor};
+use dlkit_core::{no_grad, DType, Padding, Tensor};
 
 // ---- elementwise binary ------------------------------------------------------------
 
@@ -569,6 +569,384 @@ fn binary_cross_entropy_with_logits() {
     );
 }
 
+// ---- convolution and pooling (NHWC inputs, HWIO filters) ---------------------------------
+
+/// `Padding::Explicit` from `(top, bottom, left, right)`.
+fn pads(top: usize, bottom: usize, left: usize, right: usize) -> Padding {
+    Padding::Explicit {
+        top,
+        bottom,
+        left,
+        right,
+    }
+}
+
+#[test]
+fn conv2d_valid_stride_1() {
+    check_op(
+        "conv2d 3x2 valid s1 + bias",
+        &[
+            randn(&[2, 5, 4, 3], 300),
+            randn(&[3, 2, 3, 2], 301),
+            randn(&[2], 302),
+        ],
+        303,
+        |t| t[0].conv2d(&t[1], Some(&t[2]), (1, 1), Padding::Valid),
+    );
+    check_op(
+        "conv2d 3x3 valid s1 no bias",
+        &[randn(&[1, 4, 5, 2], 304), randn(&[3, 3, 2, 3], 305)],
+        306,
+        |t| t[0].conv2d(&t[1], None, (1, 1), Padding::Valid),
+    );
+}
+
+#[test]
+fn conv2d_strided() {
+    check_op(
+        "conv2d 3x3 valid s2 + bias",
+        &[
+            randn(&[2, 5, 6, 2], 310),
+            randn(&[3, 3, 2, 3], 311),
+            randn(&[3], 312),
+        ],
+        313,
+        |t| t[0].conv2d(&t[1], Some(&t[2]), (2, 2), Padding::Valid),
+    );
+    // Stride (2, 1): rows skipped, columns not; 7 rows leave the last one unread.
+    check_op(
+        "conv2d 2x2 valid s(2,1) no bias",
+        &[randn(&[1, 6, 5, 2], 314), randn(&[2, 2, 2, 2], 315)],
+        316,
+        |t| t[0].conv2d(&t[1], None, (2, 1), Padding::Valid),
+    );
+    check_op(
+        "conv2d 3x2 same s(2,1) + bias",
+        &[
+            randn(&[2, 7, 4, 2], 317),
+            randn(&[3, 2, 2, 3], 318),
+            randn(&[3], 319),
+        ],
+        320,
+        |t| t[0].conv2d(&t[1], Some(&t[2]), (2, 1), Padding::Same),
+    );
+}
+
+#[test]
+fn conv2d_same() {
+    check_op(
+        "conv2d 3x3 same s1 + bias",
+        &[
+            randn(&[2, 4, 5, 2], 321),
+            randn(&[3, 3, 2, 3], 322),
+            randn(&[3], 323),
+        ],
+        324,
+        |t| t[0].conv2d(&t[1], Some(&t[2]), (1, 1), Padding::Same),
+    );
+    // Even kernels: the odd padding pixel goes to the bottom / right.
+    check_op(
+        "conv2d 2x4 same s1 + bias",
+        &[
+            randn(&[1, 4, 5, 2], 325),
+            randn(&[2, 4, 2, 3], 326),
+            randn(&[3], 327),
+        ],
+        328,
+        |t| t[0].conv2d(&t[1], Some(&t[2]), (1, 1), Padding::Same),
+    );
+    check_op(
+        "conv2d 4x2 same s2 no bias",
+        &[randn(&[2, 5, 6, 2], 329), randn(&[4, 2, 2, 2], 330)],
+        331,
+        |t| t[0].conv2d(&t[1], None, (2, 2), Padding::Same),
+    );
+}
+
+#[test]
+fn conv2d_explicit_asymmetric_padding() {
+    check_op(
+        "conv2d 3x3 pads (1,2,0,1) s1 + bias",
+        &[
+            randn(&[1, 4, 4, 2], 332),
+            randn(&[3, 3, 2, 2], 333),
+            randn(&[2], 334),
+        ],
+        335,
+        |t| t[0].conv2d(&t[1], Some(&t[2]), (1, 1), pads(1, 2, 0, 1)),
+    );
+    // Padding wider than half the kernel: some windows see only zeros on one side.
+    check_op(
+        "conv2d 3x3 pads (2,0,1,3) s2 no bias",
+        &[randn(&[2, 5, 5, 3], 336), randn(&[3, 3, 3, 2], 337)],
+        338,
+        |t| t[0].conv2d(&t[1], None, (2, 2), pads(2, 0, 1, 3)),
+    );
+    // `uniform` is explicit padding on every side.
+    check_op(
+        "conv2d 2x3 uniform(1) s(1,2) + bias",
+        &[
+            randn(&[1, 3, 5, 2], 339),
+            randn(&[2, 3, 2, 2], 340),
+            randn(&[2], 341),
+        ],
+        342,
+        |t| t[0].conv2d(&t[1], Some(&t[2]), (1, 2), Padding::uniform(1)),
+    );
+}
+
+#[test]
+fn conv2d_1x1() {
+    // Stride 1, no padding: the direct path (the input is the patch matrix).
+    check_op(
+        "conv2d 1x1 s1 + bias",
+        &[
+            randn(&[2, 3, 3, 4], 343),
+            randn(&[1, 1, 4, 3], 344),
+            randn(&[3], 345),
+        ],
+        346,
+        |t| t[0].conv2d(&t[1], Some(&t[2]), (1, 1), Padding::Valid),
+    );
+    // Strided or padded 1x1 goes through im2col.
+    check_op(
+        "conv2d 1x1 s2 no bias",
+        &[randn(&[1, 5, 4, 3], 347), randn(&[1, 1, 3, 2], 348)],
+        349,
+        |t| t[0].conv2d(&t[1], None, (2, 2), Padding::Valid),
+    );
+    check_op(
+        "conv2d 1x1 uniform(1) + bias",
+        &[
+            randn(&[1, 2, 3, 2], 350),
+            randn(&[1, 1, 2, 2], 351),
+            randn(&[2], 352),
+        ],
+        353,
+        |t| t[0].conv2d(&t[1], Some(&t[2]), (1, 1), Padding::uniform(1)),
+    );
+}
+
+#[test]
+fn conv2d_of_non_contiguous_views() {
+    // An NCHW tensor permuted to NHWC, and filters stored OIHW permuted to HWIO.
+    let x = randn(&[2, 3, 4, 5], 354);
+    let w = randn(&[2, 3, 3, 2], 355);
+    let b = randn(&[2], 356);
+    let xv = x.permute(&[0, 2, 3, 1]);
+    let wv = w.permute(&[2, 3, 1, 0]);
+    assert!(!xv.is_contiguous() && !wv.is_contiguous());
+    // The forward of the views equals that of their contiguous copies.
+    let y = xv.conv2d(&wv, Some(&b), (1, 1), Padding::Same);
+    let want = xv
+        .contiguous()
+        .conv2d(&wv.contiguous(), Some(&b), (1, 1), Padding::Same);
+    assert_eq!(y.to_vec::<f64>(), want.to_vec::<f64>());
+    check_op("conv2d of permuted views", &[x, w, b], 357, |t| {
+        t[0].permute(&[0, 2, 3, 1]).conv2d(
+            &t[1].permute(&[2, 3, 1, 0]),
+            Some(&t[2]),
+            (1, 1),
+            Padding::Same,
+        )
+    });
+    // A narrowed (offset, strided) input.
+    check_op(
+        "conv2d of a narrowed input",
+        &[randn(&[1, 5, 6, 4], 358), randn(&[2, 2, 2, 3], 359)],
+        360,
+        |t| {
+            t[0].narrow(2, 1, 4)
+                .narrow(3, 1, 2)
+                .conv2d(&t[1], None, (1, 2), Padding::Valid)
+        },
+    );
+}
+
+#[test]
+fn conv2d_winograd_3x3_stride_1_32_channels() {
+    // 3x3, stride 1, 32 channels in and out, a 4x4 output: the Winograd F(2x2, 3x3) path
+    // (`kernels::conv` takes it from 32 channels and a 4x4 output up). Every entry of x and b
+    // is checked, and 96 of the 9216 filter entries drawn at random: the filters are w0 with
+    // those entries replaced by the checked input `d`, so dL/dd is dL/dw at those entries.
+    // Inputs at a layer's scale (He-initialised filters, x ~ N(0, 1/16)): the function is
+    // bilinear, so the differences have no truncation error, and the rounding noise
+    // (~ u |y| / eps) stays well below the bound; N(0, 1) everything sits near 1e-7.
+    let x = randn(&[1, 4, 4, 32], 361).mul_scalar(0.25);
+    let w0 = randn(&[3, 3, 32, 32], 362).mul_scalar((2.0f64 / 288.0).sqrt());
+    let b = randn(&[32], 363).mul_scalar(0.1);
+    let g = randn(&[1, 4, 4, 32], 364);
+    let mut rng = dlkit_core::Rng::new(365);
+    let len = w0.numel();
+    let mut picked: Vec<usize> = (0..96).map(|_| rng.below(len)).collect();
+    picked.sort_unstable();
+    picked.dedup();
+    let flat = w0.reshape(&[len]);
+    let d = Tensor::from_vec(
+        picked.iter().map(|&i| flat.to_vec::<f64>()[i]).collect(),
+        &[picked.len()],
+    );
+    // The pieces of w0 between the picked entries.
+    let mut gaps = vec![];
+    let mut start = 0;
+    for &i in picked.iter().chain([&len]) {
+        gaps.push(flat.narrow(0, start, i - start));
+        start = i + 1;
+    }
+    let filters = |d: &Tensor| {
+        let mut parts = vec![gaps[0].clone()];
+        for (r, gap) in gaps[1..].iter().enumerate() {
+            parts.push(d.narrow(0, r, 1));
+            parts.push(gap.clone());
+        }
+        Tensor::concat(&parts.iter().collect::<Vec<_>>(), 0).reshape(&[3, 3, 32, 32])
+    };
+    assert_eq!(filters(&d).to_vec::<f64>(), w0.to_vec::<f64>());
+    check_scalar("conv2d winograd 3x3 same 32->32", &[x, d, b], |t| {
+        t[0].conv2d(&filters(&t[1]), Some(&t[2]), (1, 1), Padding::Same)
+            .mul(&g)
+            .sum_all()
+    });
+}
+
+#[test]
+fn max_pool2d_window_equals_stride() {
+    check_op(
+        "max_pool2d 2x2 s2",
+        &[distinct(&[2, 4, 6, 3], 370)],
+        371,
+        |t| t[0].max_pool2d((2, 2), (2, 2)),
+    );
+    // A ragged edge: the last row and column are in no window (zero gradient).
+    let r = check_op(
+        "max_pool2d 2x2 s2 ragged",
+        &[distinct(&[1, 5, 5, 2], 372)],
+        373,
+        |t| t[0].max_pool2d((2, 2), (2, 2)),
+    );
+    assert_eq!(r.analytic[0].iter().filter(|&&v| v != 0.0).count(), 8);
+}
+
+#[test]
+fn max_pool2d_overlapping() {
+    // Windows overlap: an element that is the maximum of two windows gets both gradients.
+    check_op(
+        "max_pool2d 3x3 s2",
+        &[distinct(&[2, 7, 5, 2], 374)],
+        375,
+        |t| t[0].max_pool2d((3, 3), (2, 2)),
+    );
+    check_op(
+        "max_pool2d 2x3 s1",
+        &[distinct(&[1, 4, 5, 2], 376)],
+        377,
+        |t| t[0].max_pool2d((2, 3), (1, 1)),
+    );
+}
+
+#[test]
+fn max_pool2d_padded() {
+    check_op(
+        "max_pool2d 3x3 s2 same",
+        &[distinct(&[2, 6, 5, 2], 378)],
+        379,
+        |t| t[0].max_pool2d_padded((3, 3), (2, 2), Padding::Same),
+    );
+    check_op(
+        "max_pool2d 2x2 s2 same (odd size)",
+        &[distinct(&[1, 5, 7, 3], 380)],
+        381,
+        |t| t[0].max_pool2d_padded((2, 2), (2, 2), Padding::Same),
+    );
+    // Padding is ignored, not a zero: all-negative inputs keep negative maxima at the edges.
+    check_op(
+        "max_pool2d 3x3 s1 pads (1,1,2,0) negative",
+        &[distinct(&[1, 4, 4, 2], 382).add_scalar(-2.0)],
+        383,
+        |t| {
+            let y = t[0].max_pool2d_padded((3, 3), (1, 1), pads(1, 1, 2, 0));
+            assert!(y.to_vec::<f64>().iter().all(|&v| v < 0.0));
+            y
+        },
+    );
+}
+
+#[test]
+fn avg_pool2d_window_equals_stride() {
+    check_op(
+        "avg_pool2d 2x2 s2",
+        &[randn(&[2, 4, 6, 3], 384)],
+        385,
+        |t| t[0].avg_pool2d((2, 2), (2, 2)),
+    );
+    check_op(
+        "avg_pool2d 3x2 s(3,2) ragged",
+        &[randn(&[1, 7, 5, 2], 386)],
+        387,
+        |t| t[0].avg_pool2d((3, 2), (3, 2)),
+    );
+}
+
+#[test]
+fn avg_pool2d_overlapping() {
+    check_op(
+        "avg_pool2d 3x3 s2",
+        &[randn(&[2, 7, 5, 2], 388)],
+        389,
+        |t| t[0].avg_pool2d((3, 3), (2, 2)),
+    );
+    check_op(
+        "avg_pool2d 2x3 s1",
+        &[randn(&[1, 4, 5, 2], 390)],
+        391,
+        |t| t[0].avg_pool2d((2, 3), (1, 1)),
+    );
+}
+
+#[test]
+fn avg_pool2d_padded() {
+    check_op(
+        "avg_pool2d 3x3 s2 same",
+        &[randn(&[2, 6, 5, 2], 392)],
+        393,
+        |t| t[0].avg_pool2d_padded((3, 3), (2, 2), Padding::Same),
+    );
+    check_op(
+        "avg_pool2d 3x3 s1 pads (1,1,2,0)",
+        &[randn(&[1, 4, 4, 2], 394)],
+        395,
+        |t| t[0].avg_pool2d_padded((3, 3), (1, 1), pads(1, 1, 2, 0)),
+    );
+    // The mean is over the real pixels only: a constant input stays constant at the edges.
+    let y = Tensor::full(&[1, 5, 5, 2], 3.0, DType::F64).avg_pool2d_padded(
+        (3, 3),
+        (2, 2),
+        Padding::Same,
+    );
+    assert_eq!(y.shape(), &[1, 3, 3, 2]);
+    assert!(y.to_vec::<f64>().iter().all(|&v| (v - 3.0).abs() < 1e-15));
+}
+
+#[test]
+fn global_avg_pool2d() {
+    let r = check_op(
+        "global_avg_pool2d",
+        &[randn(&[2, 3, 4, 5], 396)],
+        397,
+        |t| t[0].try_global_avg_pool2d().unwrap(),
+    );
+    // Each input element gets G[b, c] / (h w).
+    let x = randn(&[2, 3, 4, 5], 396);
+    let y = x.try_global_avg_pool2d().unwrap();
+    assert_eq!(y.shape(), &[2, 5]);
+    assert_eq!(y.to_vec::<f64>(), x.mean(&[1, 2], false).to_vec::<f64>());
+    let g = randn(&[2, 5], 397).to_vec::<f64>();
+    for (i, &a) in r.analytic[0].iter().enumerate() {
+        let (b, c) = (i / 60, i % 5);
+        assert!((a - g[b * 5 + c] / 12.0).abs() < 1e-15, "{i}: {a}");
+    }
+}
+
 // ---- composite ----------------------------------------------------------------------------
 
 #[test]
@@ -586,6 +964,38 @@ fn dense_layer_with_loss() {
             let h = t[0].matmul(&t[1].t()).add(&t[2]).tanh();
             h.matmul(&t[3].t()).softmax_cross_entropy_indices(&labels)
         },
+    );
+}
+
+#[test]
+fn small_convnet() {
+    // conv 3x3 same + bias -> relu -> max pool 2x2 -> flatten -> matmul -> cross-entropy.
+    let labels = [1usize, 3];
+    let inputs = [
+        randn(&[2, 6, 6, 2], 398),
+        randn(&[3, 3, 2, 4], 399).mul_scalar(0.5),
+        randn(&[4], 400).mul_scalar(0.1),
+        randn(&[36, 5], 401).mul_scalar(0.3),
+    ];
+    let net = |t: &[Tensor]| {
+        let z = t[0].conv2d(&t[1], Some(&t[2]), (1, 1), Padding::Same);
+        let a = z.relu();
+        let p = a.max_pool2d((2, 2), (2, 2));
+        let logits = p.flatten_from1().matmul(&t[3]);
+        (z, a, logits)
+    };
+    // Away from the kinks: no pre-activation near 0, no near-tie among the positive
+    // activations (a max-pool window of zeros has zero gradient either way).
+    let (z, a, _) = no_grad(|| net(&inputs));
+    assert!(z.to_vec::<f64>().iter().all(|v| v.abs() > 1e-4));
+    let mut pos: Vec<f64> = a.to_vec::<f64>().into_iter().filter(|&v| v > 0.0).collect();
+    pos.sort_by(f64::total_cmp);
+    assert!(pos.windows(2).all(|p| p[1] - p[0] > 1e-6));
+    assert!(pos.len() > 50 && pos.len() < 250, "{} positive", pos.len());
+    check_scalar(
+        "conv + relu + max_pool + flatten + matmul + softmax_cross_entropy",
+        &inputs,
+        |t| net(t).2.softmax_cross_entropy_indices(&labels),
     );
 }
 

@@ -129,6 +129,8 @@ impl Tensor {
             pad: padding.resolve((h, wd), (kh, kw), stride),
         };
         let (oh, ow) = g.out_hw().map_err(|m| {
+            // The kernel's message starts with its own "conv2d: "; `Error` adds the op.
+            let m = m.strip_prefix("conv2d: ").unwrap_or(&m);
             Error::invalid(
                 op,
                 format!("{m} (input {:?}, filters {:?})", self.shape(), w.shape()),

@@ -32,9 +32,11 @@ impl Tensor {
             stride,
             pad: padding.resolve((h, w), window, stride),
         };
-        let (oh, ow) = g
-            .out_hw()
-            .map_err(|m| Error::invalid(op, format!("{m} (input shape {:?})", self.shape())))?;
+        let (oh, ow) = g.out_hw().map_err(|m| {
+            // The kernel's message starts with "pool2d: "; `Error` adds the op's own name.
+            let m = m.strip_prefix("pool2d: ").unwrap_or(&m);
+            Error::invalid(op, format!("{m} (input shape {:?})", self.shape()))
+        })?;
         Ok((g, [n, oh, ow, c]))
     }
 
@@ -134,5 +136,11 @@ impl Tensor {
     pub fn try_global_avg_pool2d(&self) -> Result<Tensor> {
         nhwc("global_avg_pool2d", "the input", self)?;
         self.try_mean(&[1, 2], false)
+    }
+
+    /// Panicking form of [`Tensor::try_global_avg_pool2d`].
+    pub fn global_avg_pool2d(&self) -> Tensor {
+        self.try_global_avg_pool2d()
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 }
