@@ -61,6 +61,8 @@ pub use init::Init;
 pub use io::{load, load_weights_into, save, ModelInfo};
 pub use layers::{activation::Activation, dense::Dense, sequential::Sequential};
 pub use layers::{batch_norm::BatchNorm, dropout::Dropout};
+pub use layers::{conv2d::Conv2d, global_avg_pool::GlobalAvgPool, pool::Pool2d};
+pub use layers::{inception::Inception, residual::Residual};
 pub use loss::{Loss, Targets};
 pub use module::Module;
 pub use optim::{Optimizer, OptimizerConfig};

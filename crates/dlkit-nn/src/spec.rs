@@ -5,6 +5,8 @@ use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::layers::{activation::Activation, dense::DenseSpec, sequential::Sequential};
 use crate::layers::{batch_norm::BatchNormSpec, dropout::DropoutSpec};
+use crate::layers::{conv2d::Conv2dSpec, global_avg_pool::GlobalAvgPoolSpec, pool::Pool2dSpec};
+use crate::layers::{inception::InceptionSpec, residual::ResidualSpec};
 use crate::module::Module;
 use dlkit_core::{DType, Rng};
 use serde::{Deserialize, Serialize};
@@ -28,6 +30,12 @@ pub enum LayerSpec {
     Sequential {
         layers: Vec<LayerSpec>,
     },
+    Conv2d(Conv2dSpec),
+    MaxPool2d(Pool2dSpec),
+    AvgPool2d(Pool2dSpec),
+    GlobalAvgPool(GlobalAvgPoolSpec),
+    Residual(ResidualSpec),
+    Inception(InceptionSpec),
 }
 
 fn default_slope() -> f64 {
@@ -69,6 +77,12 @@ impl LayerSpec {
             LayerSpec::Softmax => "softmax",
             LayerSpec::Flatten => "flatten",
             LayerSpec::Sequential { .. } => "sequential",
+            LayerSpec::Conv2d(_) => "conv2d",
+            LayerSpec::MaxPool2d(_) => "max_pool2d",
+            LayerSpec::AvgPool2d(_) => "avg_pool2d",
+            LayerSpec::GlobalAvgPool(_) => "global_avg_pool",
+            LayerSpec::Residual(_) => "residual",
+            LayerSpec::Inception(_) => "inception",
         }
     }
 
@@ -94,6 +108,12 @@ impl LayerSpec {
             LayerSpec::Dense(spec) => spec.build(ctx, input),
             LayerSpec::Dropout(spec) => spec.build(ctx, input),
             LayerSpec::BatchNorm(spec) => spec.build(ctx, input),
+            LayerSpec::Conv2d(spec) => spec.build(ctx, input),
+            LayerSpec::MaxPool2d(spec) => spec.build_max(ctx, input),
+            LayerSpec::AvgPool2d(spec) => spec.build_avg(ctx, input),
+            LayerSpec::GlobalAvgPool(spec) => spec.build(ctx, input),
+            LayerSpec::Residual(spec) => spec.build(ctx, input),
+            LayerSpec::Inception(spec) => spec.build(ctx, input),
             LayerSpec::Flatten => Ok((
                 Box::new(crate::layers::flatten::Flatten),
                 vec![input.iter().product()],

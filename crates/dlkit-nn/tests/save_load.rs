@@ -6,8 +6,14 @@ use dlkit_nn::io::{
     self, load_weights_with, ModelMetadata, ModelPaths, Normalization, WeightsFilter,
 };
 use dlkit_nn::layers::batch_norm::BatchNormSpec;
+use dlkit_nn::layers::conv2d::{Conv2dSpec, PaddingSpec};
 use dlkit_nn::layers::dense::DenseSpec;
 use dlkit_nn::layers::dropout::DropoutSpec;
+use dlkit_nn::layers::global_avg_pool::GlobalAvgPoolSpec;
+use dlkit_nn::layers::inception::InceptionSpec;
+use dlkit_nn::layers::pool::Pool2dSpec;
+use dlkit_nn::layers::residual::ResidualSpec;
+use dlkit_nn::{Activation, Inception, Residual};
 use dlkit_nn::{BuildContext, LayerSpec, Module, Sequential};
 use std::path::{Path, PathBuf};
 
@@ -246,6 +252,94 @@ fn cases() -> Vec<(&'static str, Vec<LayerSpec>, Vec<usize>)> {
             ],
             vec![2, 2, 3],
         ),
+        (
+            "conv2d",
+            vec![
+                LayerSpec::Conv2d(Conv2dSpec::new(4, 3)),
+                LayerSpec::Relu,
+                LayerSpec::Conv2d(Conv2dSpec {
+                    filters: 3,
+                    kernel: [2, 3],
+                    stride: [2, 1],
+                    padding: PaddingSpec::Same,
+                    bias: false,
+                    init: Some(Init::GlorotUniform),
+                }),
+                LayerSpec::Conv2d(Conv2dSpec::new(2, 3).with_stride(2).with_padding(
+                    PaddingSpec::Explicit {
+                        top: 1,
+                        bottom: 2,
+                        left: 0,
+                        right: 1,
+                    },
+                )),
+                LayerSpec::Flatten,
+                dense(2),
+            ],
+            vec![7, 6, 3],
+        ),
+        (
+            "pools",
+            vec![
+                LayerSpec::Conv2d(Conv2dSpec::new(3, 1)),
+                LayerSpec::MaxPool2d(Pool2dSpec::new(2)),
+                LayerSpec::AvgPool2d(
+                    Pool2dSpec::new(3)
+                        .with_stride(1)
+                        .with_padding(PaddingSpec::Same),
+                ),
+                LayerSpec::MaxPool2d(Pool2dSpec {
+                    window: [2, 3],
+                    stride: Some([1, 2]),
+                    padding: PaddingSpec::uniform(1),
+                }),
+                LayerSpec::GlobalAvgPool(GlobalAvgPoolSpec {}),
+                dense(2),
+            ],
+            vec![8, 9, 2],
+        ),
+        (
+            "residual",
+            vec![
+                LayerSpec::Conv2d(Conv2dSpec::new(4, 3).with_padding(PaddingSpec::Same)),
+                Residual::identity_block(4),
+                Residual::projection_block(6, 2),
+                LayerSpec::Residual(
+                    ResidualSpec::new(vec![LayerSpec::Conv2d(
+                        Conv2dSpec::new(6, 3).with_padding(PaddingSpec::Same),
+                    )])
+                    .with_activation(Some(Activation::LeakyRelu {
+                        slope: 0.123_456_789_012_345_68,
+                    })),
+                ),
+                LayerSpec::Residual(
+                    ResidualSpec::new(vec![LayerSpec::Conv2d(Conv2dSpec::new(6, 1))])
+                        .with_activation(None),
+                ),
+                Residual::bottleneck_projection_block(3, [2, 2, 5], 1),
+                LayerSpec::GlobalAvgPool(GlobalAvgPoolSpec {}),
+                dense(2),
+            ],
+            vec![6, 6, 3],
+        ),
+        (
+            "inception",
+            vec![
+                Inception::classic_block(2, 2, 3, 1, 2, 2),
+                LayerSpec::Inception(InceptionSpec::new(vec![
+                    vec![],
+                    vec![LayerSpec::BatchNorm(BatchNormSpec::default())],
+                    vec![LayerSpec::AvgPool2d(
+                        Pool2dSpec::new(3)
+                            .with_stride(1)
+                            .with_padding(PaddingSpec::Same),
+                    )],
+                ])),
+                LayerSpec::Flatten,
+                dense(2),
+            ],
+            vec![5, 5, 3],
+        ),
     ]
 }
 
@@ -264,15 +358,25 @@ fn variant(spec: &LayerSpec) -> usize {
         LayerSpec::Sequential { .. } => 7,
         LayerSpec::Dropout(_) => 8,
         LayerSpec::BatchNorm(_) => 9,
+        LayerSpec::Conv2d(_) => 10,
+        LayerSpec::MaxPool2d(_) => 11,
+        LayerSpec::AvgPool2d(_) => 12,
+        LayerSpec::GlobalAvgPool(_) => 13,
+        LayerSpec::Residual(_) => 14,
+        LayerSpec::Inception(_) => 15,
     }
 }
-const VARIANTS: usize = 10;
+const VARIANTS: usize = 16;
 
 fn visit(spec: &LayerSpec, seen: &mut [bool]) {
     seen[variant(spec)] = true;
-    if let LayerSpec::Sequential { layers } = spec {
-        layers.iter().for_each(|l| visit(l, seen));
-    }
+    let children: Vec<&LayerSpec> = match spec {
+        LayerSpec::Sequential { layers } => layers.iter().collect(),
+        LayerSpec::Residual(r) => r.main.iter().chain(&r.shortcut).collect(),
+        LayerSpec::Inception(i) => i.branches.iter().flatten().collect(),
+        _ => Vec::new(),
+    };
+    children.into_iter().for_each(|l| visit(l, seen));
 }
 
 // ---- round trips --------------------------------------------------------------------------
@@ -892,6 +996,80 @@ fn an_unknown_layer_type_is_an_error() {
         j["layers"][0].as_object_mut().unwrap().remove("type");
     });
     assert_has(&msg, &["layers[0]: a layer needs a `type` field"]);
+}
+
+/// Saves a model of residual and inception blocks, edits its description, and returns the
+/// load error.
+fn broken_block_description(tag: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let dir = TempDir::new(tag);
+    let specs = [
+        Residual::projection_block(2, 2),
+        Inception::classic_block(1, 1, 1, 1, 1, 1),
+        LayerSpec::GlobalAvgPool(GlobalAvgPoolSpec {}),
+    ];
+    let model = build(&specs, &[4, 4, 1], DType::F32, 1);
+    io::save(&model, &[4, 4, 1], dir.path()).unwrap();
+    let path = dir.join("model.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut json);
+    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    match io::load(dir.path()) {
+        Ok(_) => panic!("{tag}: load accepted a broken description"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn mistakes_inside_blocks_are_located() {
+    let msg = broken_block_description("residual-field", |j| {
+        j["layers"][0]["main"][0]["dilation"] = 2.into()
+    });
+    assert_has(
+        &msg,
+        &[
+            "model.json",
+            "layers[0].main[0] (conv2d): unknown field `dilation`",
+        ],
+    );
+    let msg = broken_block_description("residual-shortcut-type", |j| {
+        j["layers"][0]["shortcut"][1]["type"] = "batchnorm".into()
+    });
+    assert_has(
+        &msg,
+        &["layers[0].shortcut[1]: unknown layer type `batchnorm`"],
+    );
+    let msg = broken_block_description("inception-field", |j| {
+        j["layers"][1]["branches"][3][0]["strides"] = 1.into()
+    });
+    assert_has(
+        &msg,
+        &["layers[1].branches[3][0] (max_pool2d): unknown field `strides`"],
+    );
+    let msg = broken_block_description("padding", |j| {
+        j["layers"][1]["branches"][1][2]["padding"] = "full".into()
+    });
+    assert_has(
+        &msg,
+        &[
+            "layers[1].branches[1][2] (conv2d)",
+            "string \"full\", expected padding \"valid\", \"same\"",
+        ],
+    );
+    let msg =
+        broken_block_description("global-field", |j| j["layers"][2]["keepdims"] = true.into());
+    assert_has(
+        &msg,
+        &["layers[2] (global_avg_pool): unknown field `keepdims`"],
+    );
+    // A description whose blocks no longer fit is a build error naming them.
+    let msg = broken_block_description("residual-shape", |j| {
+        j["layers"][0]["shortcut"][0]["stride"] = serde_json::json!([1, 1])
+    });
+    assert_has(
+        &msg,
+        &["residual: the main branch outputs [2, 2, 2] but the shortcut outputs [4, 4, 2]"],
+    );
 }
 
 #[test]

@@ -123,6 +123,13 @@ impl Module for Sequential {
             .for_each(|l| l.set_training(training));
     }
 
+    /// Layer `i` gets `child_seed(seed, i)`.
+    fn reseed(&self, seed: u64) {
+        for (i, l) in self.layers.iter().enumerate() {
+            l.reseed(child_seed(seed, i));
+        }
+    }
+
     fn spec(&self) -> LayerSpec {
         LayerSpec::Sequential {
             layers: self.layers.iter().map(|l| l.spec()).collect(),
