@@ -13,7 +13,19 @@ use dlkit_core::{DType, Tensor};
 use safetensors::{Dtype, SafeTensors};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// The `tests/fixtures` folder of the crate under test.
+fn own_fixtures() -> PathBuf {
+    [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures"]
+        .iter()
+        .collect()
+}
+
+/// dlkit-core's `tests/fixtures` folder, for the tests of other crates.
+pub fn core_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../dlkit-core/tests/fixtures")
+}
 
 /// Relative tolerance of the f64 runs.
 pub const TOL_F64: f64 = 1e-10;
@@ -67,10 +79,12 @@ const FILE_META: [&str; 5] = ["op", "seed", "generator", "dtype", "cases"];
 impl Fixture {
     /// Reads `tests/fixtures/<name>.safetensors` with the `safetensors` crate.
     pub fn load(name: &str) -> Fixture {
-        let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures"]
-            .iter()
-            .collect::<PathBuf>()
-            .join(format!("{name}.safetensors"));
+        Self::load_from(&own_fixtures(), name)
+    }
+
+    /// Reads `<dir>/<name>.safetensors` (another crate's fixtures).
+    pub fn load_from(dir: &Path, name: &str) -> Fixture {
+        let path = dir.join(format!("{name}.safetensors"));
         let bytes =
             std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         let st = SafeTensors::deserialize(&bytes)
@@ -330,7 +344,12 @@ fn compare(
 /// compared with it (each stored gradient must have its leaf). Panics after all cases ran,
 /// naming every case that failed.
 pub fn run_fixture(file: &str, dtype: DType, build: impl Fn(&Case) -> Built) {
-    let fx = Fixture::load(file);
+    run_fixture_from(&own_fixtures(), file, dtype, build)
+}
+
+/// [`run_fixture`] on `<dir>/<file>.safetensors` (another crate's fixtures).
+pub fn run_fixture_from(dir: &Path, file: &str, dtype: DType, build: impl Fn(&Case) -> Built) {
+    let fx = Fixture::load_from(dir, file);
     let cases = fx.cases();
     assert!(!cases.is_empty(), "{file}: no cases");
     let mut failures = Vec::new();
