@@ -6,9 +6,22 @@
 //!   overfitting to dev) with the course's remedies.
 //! - [`plots`]: cost and accuracy curves, confusion-matrix heat maps and decision boundaries
 //!   as PNG or SVG, drawn with a font shipped in the crate (no system fonts needed).
+//! - [`trainer`]: the training loop ([`fit`]) with schedules, penalties, augmentation, early
+//!   stopping and NaN guard; [`checkpoint`]: exact-resume checkpoints; [`evaluate()`].
 //! - [`atomic`]: files written whole or not at all (temporary file + rename).
 
 pub mod atomic;
+pub mod checkpoint;
 pub mod diagnose;
+pub mod error;
+pub mod evaluate;
+pub mod history;
 pub mod metrics;
+mod named_tensors;
 pub mod plots;
+pub mod trainer;
+
+pub use error::{TrainError, TrainResult};
+pub use evaluate::{evaluate, Evaluation};
+pub use history::{EpochRecord, History};
+pub use trainer::{fit, EarlyStopping, Monitor, TrainSettings};

@@ -1,0 +1,30 @@
+//! What a run records: the cost every N iterations and, per epoch, the cost, learning rate,
+//! train and dev accuracy and time.
+
+use serde::{Deserialize, Serialize};
+
+/// One epoch's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    /// Mean training cost over the epoch's mini-batches (weighted by batch size), with the
+    /// regularisation term.
+    pub cost: f64,
+    pub learning_rate: f64,
+    pub train_accuracy: Option<f64>,
+    pub dev_cost: Option<f64>,
+    pub dev_accuracy: Option<f64>,
+    pub seconds: f64,
+}
+
+/// The record of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// `(iteration, cost)` every `record_every` iterations.
+    pub iterations: Vec<(usize, f64)>,
+    pub epochs: Vec<EpochRecord>,
+    /// The epoch whose weights were kept (early stopping), if any.
+    pub best_epoch: Option<usize>,
+    /// True when early stopping ended the run before the last epoch.
+    pub stopped_early: bool,
+}

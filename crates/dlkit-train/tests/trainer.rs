@@ -1,0 +1,139 @@
+//! The training loop on real shipped data: learning, exact resume, early stopping, NaN guard.
+
+use dlkit_core::DType;
+use dlkit_data::preprocess::Standardizer;
+use dlkit_data::{load_sklearn_csv, Dataset};
+use dlkit_nn::layers::dense::DenseSpec;
+use dlkit_nn::layers::dropout::DropoutSpec;
+use dlkit_nn::optim::{Adam, GradientDescent};
+use dlkit_nn::{BuildContext, Init, LayerSpec, Loss, LrSchedule, Module, Sequential};
+use dlkit_train::{fit, EarlyStopping, Monitor, TrainError, TrainSettings};
+
+/// Iris, standardised, split 100 train / 50 dev by a fixed interleaving.
+fn iris() -> (Dataset, Dataset) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sklearn/iris.csv");
+    let t = load_sklearn_csv(path).unwrap();
+    let x = Standardizer::fit(&t.x).unwrap().apply(&t.x).unwrap();
+    let all = Dataset::classification(x, t.y, t.classes).unwrap();
+    let (train, dev): (Vec<usize>, Vec<usize>) = (0..all.len()).partition(|i| i % 3 != 0);
+    (all.select(&train).unwrap(), all.select(&dev).unwrap())
+}
+
+fn model(seed: u64, dropout: bool) -> Sequential {
+    let mut layers = vec![LayerSpec::Dense(DenseSpec::new(16)), LayerSpec::Relu];
+    if dropout {
+        layers.push(LayerSpec::Dropout(DropoutSpec {
+            keep_prob: 0.8,
+            seed: None,
+        }));
+    }
+    layers.extend([LayerSpec::Dense(DenseSpec::new(3)), LayerSpec::Softmax]);
+    Sequential::build(
+        &layers,
+        &mut BuildContext::new(DType::F32, seed, Init::He),
+        &[4],
+    )
+    .unwrap()
+    .0
+}
+
+fn weights(m: &Sequential) -> Vec<Vec<f32>> {
+    m.parameters()
+        .iter()
+        .map(|p| p.tensor.to_vec::<f32>())
+        .collect()
+}
+
+fn settings(epochs: usize) -> TrainSettings {
+    let mut s = TrainSettings::new(epochs, Loss::SoftmaxCrossEntropy);
+    s.batch_size = Some(16);
+    s.seed = 3;
+    s.record_every = 5;
+    s
+}
+
+#[test]
+fn learns_iris_with_mini_batches() {
+    let (train, dev) = iris();
+    let mut net = model(0, false);
+    let mut opt = Adam::new(net.parameters(), 0.01);
+    let h = fit(&mut net, &mut opt, &train, Some(&dev), &settings(60), false).unwrap();
+    assert_eq!(h.epochs.len(), 60);
+    assert_eq!(
+        h.iterations.len(),
+        60 * 7 / 5,
+        "100 examples in batches of 16: 7 steps an epoch"
+    );
+    let last = h.epochs.last().unwrap();
+    assert!(last.dev_accuracy.unwrap() >= 0.9, "{last:?}");
+    assert!(last.train_accuracy.unwrap() >= 0.95, "{last:?}");
+    assert!(
+        last.cost < h.epochs[0].cost / 3.0,
+        "{:?} -> {:?}",
+        h.epochs[0],
+        last
+    );
+}
+
+#[test]
+fn a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one() {
+    let (train, dev) = iris();
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let run = |dir: &std::path::Path, epochs: usize, resume: bool| {
+        let mut net = model(1, true);
+        let mut opt = Adam::new(net.parameters(), 0.01);
+        let mut s = settings(epochs);
+        s.schedule = LrSchedule::InverseTime { decay_rate: 0.1 };
+        s.checkpoint_every = Some(1);
+        s.run_dir = Some(dir.to_path_buf());
+        let h = fit(&mut net, &mut opt, &train, Some(&dev), &s, resume).unwrap();
+        (weights(&net), h)
+    };
+    let (straight, h_straight) = run(dirs[0].path(), 8, false);
+    run(dirs[1].path(), 3, false); // "interrupted" after 3 epochs
+    let (resumed, h_resumed) = run(dirs[1].path(), 8, true);
+    let costs = |h: &dlkit_train::History| h.epochs.iter().map(|e| e.cost).collect::<Vec<_>>();
+    assert_eq!(costs(&h_straight), costs(&h_resumed));
+    assert_eq!(straight, resumed);
+}
+
+#[test]
+fn early_stopping_restores_the_best_weights() {
+    let (train, dev) = iris();
+    let mut net = model(2, false);
+    let mut opt = GradientDescent::new(net.parameters(), 0.5);
+    let mut s = settings(200);
+    s.early_stopping = Some(EarlyStopping {
+        monitor: Monitor::DevCost,
+        patience: 3,
+        min_delta: 0.0,
+    });
+    let h = fit(&mut net, &mut opt, &train, Some(&dev), &s, false).unwrap();
+    assert!(
+        h.stopped_early,
+        "a large rate on 100 examples overfits within 200 epochs"
+    );
+    let best = h.best_epoch.unwrap();
+    assert_eq!(h.epochs.len(), best + 4, "stops 3 epochs after the best");
+    let now = dlkit_train::evaluate(&net, &dev, Loss::SoftmaxCrossEntropy).unwrap();
+    let recorded = h.epochs[best].dev_cost.unwrap();
+    assert!(
+        (now.cost - recorded).abs() < 1e-6,
+        "restored {} vs best {recorded}",
+        now.cost
+    );
+}
+
+#[test]
+fn a_diverging_cost_stops_with_a_message_naming_the_epoch_and_the_learning_rate() {
+    let (train, _) = iris();
+    let mut net = model(3, false);
+    let mut opt = GradientDescent::new(net.parameters(), 1e30);
+    let err = fit(&mut net, &mut opt, &train, None, &settings(5), false).unwrap_err();
+    assert!(matches!(err, TrainError::NonFinite { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("epoch") && msg.contains("learning rate"),
+        "{msg}"
+    );
+}
