@@ -1,8 +1,9 @@
 //! The training loop on real shipped data: learning, exact resume, early stopping, NaN guard.
 
 use dlkit_core::DType;
+use dlkit_core::Tensor;
 use dlkit_data::preprocess::Standardizer;
-use dlkit_data::{load_sklearn_csv, Dataset};
+use dlkit_data::Dataset;
 use dlkit_nn::layers::dense::DenseSpec;
 use dlkit_nn::layers::dropout::DropoutSpec;
 use dlkit_nn::optim::{Adam, GradientDescent};
@@ -12,9 +13,19 @@ use dlkit_train::{fit, EarlyStopping, Monitor, TrainError, TrainSettings};
 /// Iris, standardised, split 100 train / 50 dev by a fixed interleaving.
 fn iris() -> (Dataset, Dataset) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sklearn/iris.csv");
-    let t = load_sklearn_csv(path).unwrap();
-    let x = Standardizer::fit(&t.x).unwrap().apply(&t.x).unwrap();
-    let all = Dataset::classification(x, t.y, t.classes).unwrap();
+    let text = std::fs::read_to_string(path).unwrap();
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for line in text.lines().skip(1) {
+        let v: Vec<f32> = line.split(',').map(|f| f.parse().unwrap()).collect();
+        x.extend_from_slice(&v[..4]);
+        y.push(v[4] as usize);
+    }
+    let x = Tensor::from_vec(x, &[y.len(), 4]);
+    let x = Standardizer::fit(&x).unwrap().apply(&x).unwrap();
+    let names = ["setosa", "versicolor", "virginica"]
+        .map(String::from)
+        .to_vec();
+    let all = Dataset::classification(x, y, names).unwrap();
     let (train, dev): (Vec<usize>, Vec<usize>) = (0..all.len()).partition(|i| i % 3 != 0);
     (all.select(&train).unwrap(), all.select(&dev).unwrap())
 }
