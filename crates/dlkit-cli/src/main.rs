@@ -1,0 +1,179 @@
+//! `dlkit`: train, evaluate, predict, diagnose, gradient-check and benchmark models from
+//! TOML configs. Every error is printed as `error: <message>`; the exit code is 2 for bad
+//! input (a config, a data or model file, arguments) and 1 for a failure while running.
+
+mod bench;
+mod config;
+mod data;
+mod error;
+mod gradcheck;
+mod inspect;
+mod model;
+mod report;
+mod train;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::CliResult;
+
+#[derive(Parser)]
+#[command(
+    name = "dlkit",
+    version,
+    about = "Train, evaluate and diagnose deep-learning models from TOML configs",
+    long_about = "Train, evaluate and diagnose deep-learning models from TOML configs.\n\n\
+                  `dlkit train` with no config trains the course's 4-layer cat classifier \
+                  (examples/cat_4layer.toml) on data/catvnoncat."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train the model a config describes; write a run folder (model, metrics, plots, report).
+    Train {
+        /// The TOML config (default: the built-in examples/cat_4layer.toml; with --resume,
+        /// the run folder's config.toml).
+        config: Option<PathBuf>,
+        /// The run folder (default: a new runs/<UTC time>).
+        #[arg(long, value_name = "DIR")]
+        run_dir: Option<PathBuf>,
+        /// Continue from the checkpoint in --run-dir (written with [train] checkpoint_every).
+        #[arg(long, requires = "run_dir")]
+        resume: bool,
+        /// Print only the results, no progress.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Evaluate a saved model on a labelled data file: accuracy, precision/recall/F1,
+    /// confusion matrix.
+    Eval {
+        /// A run folder, a model folder or a model.json.
+        model: PathBuf,
+        /// The data: .h5, .csv, .npz, .mat, an IDX image file, or a folder of images.
+        data: PathBuf,
+        /// A config whose [data] section says how to read DATA (format, dataset names).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Print the predicted class and its probability for each example of an input file.
+    Predict {
+        /// A run folder, a model folder or a model.json.
+        model: PathBuf,
+        /// An image (.jpg, .png), a folder of images, .h5, .npy, .npz, .csv, .mat or IDX.
+        input: PathBuf,
+        /// The dataset (h5), array (npz) or variable (mat) holding the inputs.
+        #[arg(long, value_name = "NAME")]
+        x: Option<String>,
+    },
+    /// Print the bias/variance diagnosis of a run folder again.
+    Diagnose {
+        /// A run folder written by `dlkit train` (or its diagnosis.json).
+        run: PathBuf,
+    },
+    /// Gradient-check the config's model in f64 on a few examples (PASS below 1e-7).
+    ///
+    /// Models with more than --max-params parameters are checked on a random subset: the
+    /// budget is shared evenly among the parameter tensors (small tensors are checked
+    /// whole), entries are drawn uniformly without replacement (seeded by --seed), and the
+    /// relative difference is taken over those entries.
+    Gradcheck {
+        config: PathBuf,
+        /// Training examples to evaluate the cost on.
+        #[arg(long, default_value_t = 8)]
+        examples: usize,
+        /// Check every parameter up to this many; a random subset of this size above it
+        /// (0: always all).
+        #[arg(long, default_value_t = 2000)]
+        max_params: usize,
+        /// Seeds the choice of the subset.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Run the benchmark workloads of BENCHMARKS.md (W1, W2, W3, W6, ...; all by default).
+    Bench {
+        /// Workload ids or names (W6 or sgemm).
+        workloads: Vec<String>,
+        /// Thread counts, comma separated (default: 1 and all cores).
+        #[arg(long, value_delimiter = ',')]
+        threads: Option<Vec<usize>>,
+        /// Timed repetitions per case (at least 5).
+        #[arg(long)]
+        reps: Option<usize>,
+        /// Shortest time of one repetition, in milliseconds.
+        #[arg(long)]
+        min_time_ms: Option<u64>,
+        /// Time whole training schedules instead of a scaled fraction.
+        #[arg(long)]
+        full: bool,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn run(cli: Cli) -> CliResult<()> {
+    match cli.command {
+        Command::Train {
+            config,
+            run_dir,
+            resume,
+            quiet,
+        } => train::train(&train::TrainArgs {
+            config,
+            run_dir,
+            resume,
+            quiet,
+        }),
+        Command::Eval {
+            model,
+            data,
+            config,
+        } => inspect::eval(&model, &data, config.as_deref()),
+        Command::Predict { model, input, x } => inspect::predict(&model, &input, x.as_deref()),
+        Command::Diagnose { run } => inspect::diagnose(&run),
+        Command::Gradcheck {
+            config,
+            examples,
+            max_params,
+            seed,
+        } => gradcheck::gradcheck(&gradcheck::GradcheckArgs {
+            config,
+            examples,
+            max_params,
+            seed,
+        }),
+        Command::Bench {
+            workloads,
+            threads,
+            reps,
+            min_time_ms,
+            full,
+            json,
+        } => bench::bench(&bench::BenchArgs {
+            workloads,
+            threads,
+            reps,
+            min_time_ms,
+            full,
+            json,
+        }),
+    }
+}
+
+fn main() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to the default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e}");
+        std::process::exit(e.exit_code());
+    }
+}

@@ -1,0 +1,330 @@
+//! The files of a run folder, each written atomically:
+//!
+//! - `config.toml`: the config as used (written before training starts);
+//! - `metrics.csv`: per epoch `epoch,cost,lr,train_acc,dev_acc,dev_cost,seconds`;
+//! - `iterations.csv`: `iteration,cost` every `record_every` iterations;
+//! - `cost.png`/`.svg`, `accuracy.png`/`.svg`, `confusion_matrix.png`/`.svg`;
+//! - `model/`: `model.json` + `model.safetensors` (written by `train`);
+//! - `diagnosis.json`: the [`Diagnosis`](dlkit_train::diagnose::Diagnosis), read back by
+//!   `dlkit diagnose`;
+//! - `results.json`: accuracies, costs, scores, confusion matrix and the objective;
+//! - `report.md`: all of it for a person, with the figures.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use dlkit_train::plots::{plot_accuracy, plot_confusion_matrix, plot_cost, PlotOptions};
+use serde_json::json;
+
+use crate::error::{write_error, CliResult};
+use crate::train::{set_title, RunOutcome};
+
+/// Writes `bytes` to `path` atomically.
+pub fn write(path: &Path, bytes: &[u8]) -> CliResult<()> {
+    dlkit_train::atomic::write_atomic(path, bytes).map_err(|e| write_error(path, e))
+}
+
+/// Writes every file of the run folder but the config and the model.
+pub fn write_run(o: &RunOutcome) -> CliResult<()> {
+    let dir = o.run_dir;
+    write(&dir.join("metrics.csv"), metrics_csv(o).as_bytes())?;
+    write(&dir.join("iterations.csv"), iterations_csv(o).as_bytes())?;
+    let figures = plots(o)?;
+    let diagnosis = serde_json::to_vec_pretty(&o.diagnosis).map_err(|e| write_error(dir, e))?;
+    write(&dir.join("diagnosis.json"), &diagnosis)?;
+    let results = serde_json::to_vec_pretty(&results_json(o)).map_err(|e| write_error(dir, e))?;
+    write(&dir.join("results.json"), &results)?;
+    write(&dir.join("report.md"), report_md(o, &figures).as_bytes())?;
+    Ok(())
+}
+
+/// A config value as compact JSON, for the report's tables.
+fn compact<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| format!("{v}"))
+}
+
+fn metrics_csv(o: &RunOutcome) -> String {
+    let mut s = String::from("epoch,cost,lr,train_acc,dev_acc,dev_cost,seconds\n");
+    for e in &o.history.epochs {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{}",
+            e.epoch + 1,
+            e.cost,
+            e.learning_rate,
+            opt(e.train_accuracy),
+            opt(e.dev_accuracy),
+            opt(e.dev_cost),
+            e.seconds
+        );
+    }
+    s
+}
+
+fn iterations_csv(o: &RunOutcome) -> String {
+    let mut s = String::from("iteration,cost\n");
+    for (i, c) in &o.history.iterations {
+        let _ = writeln!(s, "{i},{c}");
+    }
+    s
+}
+
+/// Draws the figures as PNG and SVG; returns `(title, file stem)` of each.
+fn plots(o: &RunOutcome) -> CliResult<Vec<(String, &'static str)>> {
+    let dir = o.run_dir;
+    let h = o.history;
+    let lr = o.cfg.config.optimizer.lr();
+    let mut figures = Vec::new();
+
+    let (cost, x_label): (Vec<(f64, f64)>, &str) = if h.iterations.len() >= 2 {
+        (
+            h.iterations.iter().map(|&(i, c)| (i as f64, c)).collect(),
+            "iteration",
+        )
+    } else {
+        (
+            h.epochs
+                .iter()
+                .map(|e| ((e.epoch + 1) as f64, e.cost))
+                .collect(),
+            "epoch",
+        )
+    };
+    if cost.iter().any(|(_, c)| c.is_finite()) {
+        let title = format!("Cost (learning rate {lr})");
+        let opts = PlotOptions::new(&title).x_label(x_label);
+        for ext in ["png", "svg"] {
+            plot_cost(dir.join(format!("cost.{ext}")), &cost, &opts)?;
+        }
+        figures.push((title, "cost"));
+    }
+
+    // At most about 250 points per curve (every k-th epoch, and the last), so that long runs
+    // stay readable.
+    let stride = h.epochs.len().div_ceil(250).max(1);
+    let series = |f: fn(&dlkit_train::EpochRecord) -> Option<f64>| -> Vec<(f64, f64)> {
+        h.epochs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % stride == stride - 1 || i + 1 == h.epochs.len())
+            .filter_map(|(_, e)| f(e).map(|a| ((e.epoch + 1) as f64, a)))
+            .collect()
+    };
+    let (train, dev) = (series(|e| e.train_accuracy), series(|e| e.dev_accuracy));
+    if !train.is_empty() || !dev.is_empty() {
+        let title = match stride {
+            1 => "Accuracy per epoch".to_string(),
+            k => format!("Accuracy (every {k} epochs)"),
+        };
+        let opts = PlotOptions::new(&title);
+        for ext in ["png", "svg"] {
+            plot_accuracy(dir.join(format!("accuracy.{ext}")), &train, &dev, &opts)?;
+        }
+        figures.push((title, "accuracy"));
+    }
+
+    let title = format!("Confusion matrix ({} set)", set_title(o.report_set));
+    let opts = PlotOptions::new(&title);
+    for ext in ["png", "svg"] {
+        plot_confusion_matrix(
+            dir.join(format!("confusion_matrix.{ext}")),
+            &o.confusion,
+            &opts,
+        )?;
+    }
+    figures.push((title, "confusion_matrix"));
+    Ok(figures)
+}
+
+fn results_json(o: &RunOutcome) -> serde_json::Value {
+    let sets: serde_json::Map<String, serde_json::Value> = o
+        .sets
+        .iter()
+        .map(|s| {
+            (
+                s.name.to_string(),
+                json!({
+                    "examples": s.examples,
+                    "cost": s.eval.cost,
+                    "accuracy": s.eval.accuracy,
+                    "correct": s.correct(),
+                }),
+            )
+        })
+        .collect();
+    let epoch_seconds: f64 = o.history.epochs.iter().map(|e| e.seconds).sum();
+    json!({
+        "config": o.cfg.name,
+        "class_names": o.class_names,
+        "raw_input_shape": o.raw_shape,
+        "input_shape": o.input_shape,
+        "parameters": o.parameters,
+        "loss": o.loss.name(),
+        "epochs": o.history.epochs.len(),
+        "stopped_early": o.history.stopped_early,
+        "best_epoch": o.history.best_epoch,
+        "training_seconds": epoch_seconds,
+        "resumed_after_epoch": o.resumed_from,
+        "sets": sets,
+        "report_set": o.report_set,
+        "scores": o.scores,
+        "confusion_matrix": o.confusion,
+        "objective_set": o.objective_set,
+        "objective": o.objective,
+    })
+}
+
+fn report_md(o: &RunOutcome, figures: &[(String, &str)]) -> String {
+    let c = &o.cfg.config;
+    let h = o.history;
+    let mut r = String::new();
+    let name = o
+        .run_dir
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let _ = writeln!(r, "# dlkit run {name}\n");
+    let _ = writeln!(
+        r,
+        "Config: `{}` (as used: [config.toml](config.toml)). Model: [model/](model/model.json).\n",
+        o.cfg.name
+    );
+
+    let _ = writeln!(r, "## Data\n");
+    let _ = writeln!(r, "Format `{}`.\n", c.data.format.name());
+    let _ = writeln!(r, "| set | examples | example shape |\n|---|---:|---|");
+    for (n, d) in o.splits.named() {
+        let _ = writeln!(
+            r,
+            "| {} | {} | {:?} |",
+            set_title(n),
+            d.len(),
+            d.feature_shape()
+        );
+    }
+    let _ = writeln!(r, "\nClasses: {}.\n", o.class_names.join(", "));
+    let p = &c.preprocess;
+    let _ = writeln!(
+        r,
+        "Preprocessing (fitted on the training set): scale {}, standardize {}, flatten {}; \
+         model inputs {:?}.\n",
+        p.scale.map_or("none".to_string(), |s| format!("1/{s}")),
+        compact(&p.standardize),
+        p.flatten,
+        o.input_shape
+    );
+
+    let _ = writeln!(r, "## Model\n");
+    let _ = writeln!(
+        r,
+        "dtype {}, init {}, seed {}, {} parameters.\n",
+        c.model.dtype.dtype(),
+        compact(&c.model.init),
+        c.model.seed,
+        o.parameters
+    );
+    let _ = writeln!(r, "| # | layer -> output shape |\n|---:|---|");
+    let _ = writeln!(r, "| | input {:?} |", o.input_shape);
+    for (i, l) in o.layers.iter().enumerate() {
+        let _ = writeln!(r, "| {i} | {l} |");
+    }
+
+    let _ = writeln!(r, "\n## Training\n");
+    let t = &c.train;
+    let batch = t
+        .batch_size
+        .map_or("the whole training set".to_string(), |b| b.to_string());
+    let epoch_seconds: f64 = h.epochs.iter().map(|e| e.seconds).sum();
+    let _ = writeln!(r, "| setting | value |\n|---|---|");
+    let rows = [
+        ("epochs", format!("{} (ran {})", t.epochs, h.epochs.len())),
+        ("batch size", batch),
+        ("loss", o.loss.name().to_string()),
+        ("optimizer", compact(&c.optimizer)),
+        ("schedule", compact(&t.schedule)),
+        (
+            "regularization",
+            match (t.l2, t.l1) {
+                (Some(l), _) => format!("L2, lambda {l}"),
+                (_, Some(l)) => format!("L1, lambda {l}"),
+                _ => "none".to_string(),
+            },
+        ),
+        (
+            "early stopping",
+            t.early_stopping.as_ref().map_or("off".to_string(), compact),
+        ),
+        ("seed", t.seed.to_string()),
+        ("training time", format!("{epoch_seconds:.2} s")),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(r, "| {k} | {} |", v.replace('|', "\\|"));
+    }
+    if let Some(e) = o.resumed_from {
+        let _ = writeln!(r, "\nResumed from the checkpoint written after epoch {e}.");
+    }
+    if h.stopped_early {
+        let _ = writeln!(
+            r,
+            "\nStopped early; the weights of epoch {} were kept.",
+            h.best_epoch.map_or(0, |b| b + 1)
+        );
+    }
+
+    let _ = writeln!(r, "\n## Results\n");
+    let _ = writeln!(
+        r,
+        "| set | examples | cost | accuracy | error |\n|---|---:|---:|---:|---:|"
+    );
+    for s in &o.sets {
+        let _ = writeln!(
+            r,
+            "| {} | {} | {:.4} | {:.4} | {:.2}% |",
+            set_title(s.name),
+            s.examples,
+            s.eval.cost,
+            s.accuracy(),
+            100.0 * (1.0 - s.accuracy())
+        );
+    }
+    let sc = &o.scores;
+    let _ = writeln!(
+        r,
+        "\nOn the {} set: precision {:.4}, recall {:.4}, F1 {:.4} ({}).\n",
+        set_title(o.report_set),
+        sc.precision,
+        sc.recall,
+        sc.f1,
+        match sc.average {
+            dlkit_train::metrics::Average::Binary { positive } =>
+                format!("class {} as positive", o.confusion.class_label(positive)),
+            dlkit_train::metrics::Average::Macro => "macro average".to_string(),
+        }
+    );
+    for n in &sc.notes {
+        let _ = writeln!(r, "- {n}");
+    }
+    let _ = writeln!(r, "```text\n{}\n```\n", o.confusion);
+
+    let _ = writeln!(r, "## Optimizing and satisficing metrics\n");
+    let _ = writeln!(r, "Measured on the {} set.\n", set_title(o.objective_set));
+    let _ = writeln!(r, "```text\n{}\n```\n", o.objective);
+
+    let _ = writeln!(r, "## Diagnosis\n");
+    let _ = writeln!(r, "```text\n{}```\n", o.diagnosis);
+
+    let _ = writeln!(r, "## Figures\n");
+    for (title, stem) in figures {
+        let _ = writeln!(r, "### {title}\n\n![{title}]({stem}.png)\n\n[{stem}.png]({stem}.png), [{stem}.svg]({stem}.svg)\n");
+    }
+    let _ = writeln!(
+        r,
+        "Per-epoch figures: [metrics.csv](metrics.csv); cost per iteration: \
+         [iterations.csv](iterations.csv); diagnosis: [diagnosis.json](diagnosis.json); all \
+         results: [results.json](results.json)."
+    );
+    r
+}
