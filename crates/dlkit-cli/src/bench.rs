@@ -12,7 +12,6 @@ pub struct BenchArgs {
     pub threads: Option<Vec<usize>>,
     pub reps: Option<usize>,
     pub min_time_ms: Option<u64>,
-    pub full: bool,
     pub json: bool,
 }
 
@@ -41,10 +40,7 @@ pub fn bench(args: &BenchArgs) -> CliResult<()> {
             "--threads: thread counts must be at least 1",
         ));
     }
-    let mut settings = Settings {
-        full: args.full,
-        ..Settings::default()
-    };
+    let mut settings = Settings::default();
     if let Some(r) = args.reps {
         settings.reps = r;
     }

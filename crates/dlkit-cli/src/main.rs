@@ -107,9 +107,6 @@ enum Command {
         /// Shortest time of one repetition, in milliseconds.
         #[arg(long)]
         min_time_ms: Option<u64>,
-        /// Time whole training schedules instead of a scaled fraction.
-        #[arg(long)]
-        full: bool,
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
@@ -152,14 +149,12 @@ fn run(cli: Cli) -> CliResult<()> {
             threads,
             reps,
             min_time_ms,
-            full,
             json,
         } => bench::bench(&bench::BenchArgs {
             workloads,
             threads,
             reps,
             min_time_ms,
-            full,
             json,
         }),
     }
