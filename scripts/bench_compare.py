@@ -4,16 +4,33 @@
     python3 scripts/bench_compare.py dlkit.jsonl numpy.jsonl
 
 Each file holds one JSON object per line. Measurements carry `workload`, `case`, `threads`,
-`median_s` and `gflops` (dlkit's also a `variant`, such as "kernel" or "tensor"); "info"
-lines (`"kind": "info"`) are printed as they are. Then prints a Markdown table with one row
-per case and thread count: the peer's GFLOP/s (and microseconds), then each dlkit variant's,
-each followed by its ratio dlkit / peer in throughput (above 1 means dlkit is faster).
-A file may hold several rounds of the same cases (bench_sgemm.sh's ROUNDS): each side then
-keeps its fastest median, the round least disturbed by other work on the machine.
+`median_s` (seconds per unit of the workload's figure: per call, per whole schedule, per
+epoch) and the figure itself under the workload's key (`s`, `examples_per_s`, `gflops`,
+`ms`, `us`); dlkit's also a `variant`, such as "kernel" or "tensor". "info" lines
+(`"kind": "info"`) are printed as they are.
+
+Then, per workload, a Markdown table with one row per case and thread count: the peer's
+figure, then each dlkit variant's, each followed by the ratio peer time / dlkit time (above
+1 means dlkit is faster). Notes of fractions timed and scaled (W1, W2, W3) follow the table.
+
+A file may hold several rounds of the same cases (bench.sh's ROUNDS): each side then keeps
+its best median, the round least disturbed by other work on the machine, and the cells add
+the range over the rounds in brackets (figure range; for ratios, the range of the per-round
+ratios).
 """
 
 import json
 import sys
+
+# The figure shown per workload: (JSON key, column label, format, higher is better).
+FIGURES = {
+    "W1": ("s", "s / 2000 it", "{:.3f}", False),
+    "W2": ("s", "s / 2500 it", "{:.2f}", False),
+    "W3": ("examples_per_s", "examples/s", "{:,.0f}", True),
+    "W6": ("gflops", "GFLOP/s", "{:.1f}", True),
+    "W7": ("ms", "ms", "{:.1f}", False),
+    "W8": ("us", "us", "{:,.1f}", False),
+}
 
 
 def load(path):
@@ -33,43 +50,88 @@ def load(path):
     return rows
 
 
-def keep(d, key, r):
-    """Stores r under key unless a faster measurement of the same case is there."""
-    if key not in d or r["median_s"] < d[key]["median_s"]:
-        d[key] = r
+def figure_of(r):
+    key = FIGURES.get(r["workload"], ("us", "us", "{:.1f}", False))[0]
+    if key in r:
+        return r[key]
+    return r["median_s"] * 1e6
 
 
-def cell(r):
-    return f"{r['gflops']:.1f} ({r['median_s'] * 1e6:.0f} us)"
+def fmt(workload, v):
+    return FIGURES.get(workload, ("", "", "{:.3g}", False))[2].format(v)
+
+
+def cell(rounds):
+    """Best round's figure, with the range over rounds when there are several."""
+    w = rounds[0]["workload"]
+    best = min(rounds, key=lambda r: r["median_s"])
+    text = fmt(w, figure_of(best))
+    if w == "W6":
+        text += f" ({best['median_s'] * 1e6:.0f} us)"
+    if len(rounds) > 1:
+        figs = sorted(figure_of(r) for r in rounds)
+        text += f" [{fmt(w, figs[0])}-{fmt(w, figs[-1])}]"
+    return text
+
+
+def ratio(ours, peer):
+    """Best peer time / best dlkit time, with the range of per-round ratios."""
+    best = min(p["median_s"] for p in peer) / min(o["median_s"] for o in ours)
+    text = f"{best:.2f}"
+    if len(ours) > 1 and len(ours) == len(peer):
+        per = sorted(p["median_s"] / o["median_s"] for o, p in zip(ours, peer))
+        text += f" [{per[0]:.2f}-{per[-1]:.2f}]"
+    return text
 
 
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     ours, peer_rows = load(sys.argv[1]), load(sys.argv[2])
-    peer = {}
-    for r in peer_rows:
-        keep(peer, (r["workload"], r["case"], r["threads"]), r)
     name = peer_rows[0]["source"] if peer_rows else "peer"
-    variants = list(dict.fromkeys(r.get("variant") for r in ours))
-    table = {}
+    peer, table, notes = {}, {}, {}
+    for source, rows in (("dlkit", ours), (name, peer_rows)):
+        for r in rows:
+            if r.get("note"):
+                notes.setdefault(r["workload"], {}).setdefault(r["note"], []).append(source)
+    for r in peer_rows:
+        key = (r["workload"], r["case"], r["threads"])
+        peer.setdefault(key, {}).setdefault(r.get("variant"), []).append(r)
     for r in ours:
-        keep(table.setdefault((r["workload"], r["case"], r["threads"]), {}), r.get("variant"), r)
+        key = (r["workload"], r["case"], r["threads"])
+        table.setdefault(key, {}).setdefault(r.get("variant"), []).append(r)
 
-    head = f"| case (m x k x n) | threads | {name} GFLOP/s |"
-    for v in variants:
-        head += f" dlkit {v} GFLOP/s | {v} / {name} |"
-    print()
-    print(head)
-    print("|---|---|---|" + "---|---|" * len(variants))
-    for key in sorted(table, key=lambda k: (k[0], k[2])):
-        p = peer.get(key)
-        line = f"| {key[1]} | {key[2]} | {cell(p) if p else '-'} |"
+    for w in sorted({k[0] for k in table}):
+        keys = [k for k in table if k[0] == w]
+        variants = list(dict.fromkeys(v for k in keys for v in table[k]))
+        label = FIGURES.get(w, ("", "us", "", False))[1]
+        peer_variants = list(dict.fromkeys(v for k, p in peer.items() if k[0] == w for v in p))
+        shown = [v for v in peer_variants if v in variants] or peer_variants[:1]
+        print()
+        print(f"{w}: {label}; ratio = {name} time / dlkit time (above 1: dlkit faster)")
+        print()
+        head = "| case | threads |"
+        for v in shown:
+            head += f" {name} {v} |" if v and v != name else f" {name} |"
         for v in variants:
-            o = table[key].get(v)
-            ratio = f"{p['median_s'] / o['median_s']:.2f}" if o and p else "-"
-            line += f" {cell(o) if o else '-'} | {ratio} |"
-        print(line)
+            head += f" dlkit {v} | {v} / {name} |"
+        print(head)
+        print("|---|---|" + "---|" * len(shown) + "---|---|" * len(variants))
+        for key in sorted(keys, key=lambda k: (k[2], keys.index(k))):
+            p = peer.get(key, {})
+            line = f"| {key[1]} | {key[2]} |"
+            for v in shown:
+                line += f" {cell(p[v]) if v in p else '-'} |"
+            for v in variants:
+                o = table[key].get(v)
+                # The peer's same variant (dlkit against dlkit), else its only one.
+                q = p.get(v) or (next(iter(p.values())) if len(p) == 1 else None)
+                line += f" {cell(o) if o else '-'} | {ratio(o, q) if o and q else '-'} |"
+            print(line)
+        if notes.get(w):
+            print()
+        for note, sources in notes.get(w, {}).items():
+            print(f"- {note} ({' and '.join(dict.fromkeys(sources))})")
 
 
 if __name__ == "__main__":

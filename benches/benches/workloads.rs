@@ -4,6 +4,7 @@
 //! cargo bench -p dlkit-benches                          # every workload, table
 //! cargo bench -p dlkit-benches -- W6 --json             # W6 only, one JSON object per line
 //! cargo bench -p dlkit-benches -- --threads 1,2 --reps 7 --min-time-ms 300
+//! cargo bench -p dlkit-benches -- W1 W2 W3 --full      # whole schedules, not a fraction
 //! ```
 
 use dlkit_benches::{find, format_table, registry, run_workload, BenchError, Settings};
@@ -28,6 +29,7 @@ fn run() -> Result<(), BenchError> {
         match arg.as_str() {
             "--bench" => {} // passed by `cargo bench`
             "--json" => json = true,
+            "--full" => settings.full = true,
             "--reps" => settings.reps = value("--reps")?.parse()?,
             "--min-time-ms" => {
                 settings.min_rep_time = Duration::from_millis(value("--min-time-ms")?.parse()?)

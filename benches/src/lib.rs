@@ -11,14 +11,21 @@
 //!   ([`Settings::min_rep_time`]); the figure is the time per call;
 //! - the median of at least 5 repetitions is reported, with the min and max beside it.
 //!
-//! The registry holds W6 `sgemm` for now; W1-W5, W7 and W8 are added to [`registry`] as the
-//! layers they need arrive. A future `dlkit bench` subcommand calls [`registry`] and
+//! Training workloads whose whole schedule lasts seconds (W1, W2, and W3's epoch) are timed by
+//! [`time_long`] on a fraction of the schedule (each repetition one call of that fraction,
+//! after one untimed warm-up call) and scaled to the whole: [`Measurement::scale`] and
+//! [`Measurement::note`] say by how much. [`Settings::full`] times whole schedules instead.
+//!
+//! The registry holds W1, W2, W3, W6, W7 and W8; W4 and W5 are added to [`registry`] as the
+//! layers they need arrive. The `dlkit bench` subcommand (dlkit-cli) calls [`registry`] and
 //! [`run_workload`] exactly as the `workloads` bench target does.
 
 use std::error::Error;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+pub mod conv;
+pub mod mlp;
 pub mod sgemm;
 
 /// Error type of a workload run (thread pool creation, later dataset loading).
@@ -31,6 +38,9 @@ pub struct Settings {
     pub reps: usize,
     /// Shortest wall time of one repetition; fast cases repeat the call within a repetition.
     pub min_rep_time: Duration,
+    /// Time whole training schedules (2000 iterations of W1, 2500 of W2, an epoch of W3)
+    /// instead of a fraction scaled up.
+    pub full: bool,
 }
 
 impl Default for Settings {
@@ -38,6 +48,7 @@ impl Default for Settings {
         Self {
             reps: 5,
             min_rep_time: Duration::from_millis(200),
+            full: false,
         }
     }
 }
@@ -55,11 +66,38 @@ pub struct Workload {
 
 /// Every workload implemented so far, in id order.
 pub fn registry() -> Vec<Workload> {
-    vec![Workload {
-        id: "W6",
-        name: "sgemm",
-        run: sgemm::run,
-    }]
+    vec![
+        Workload {
+            id: "W1",
+            name: "logreg-cat",
+            run: mlp::run_logreg,
+        },
+        Workload {
+            id: "W2",
+            name: "deep-cat",
+            run: mlp::run_deep,
+        },
+        Workload {
+            id: "W3",
+            name: "mnist-mlp",
+            run: mlp::run_mnist,
+        },
+        Workload {
+            id: "W6",
+            name: "sgemm",
+            run: sgemm::run,
+        },
+        Workload {
+            id: "W7",
+            name: "conv3x3",
+            run: conv::run,
+        },
+        Workload {
+            id: "W8",
+            name: "mlp-infer",
+            run: mlp::run_infer,
+        },
+    ]
 }
 
 /// Looks a workload up by id or name, case-insensitively (`"w6"` or `"sgemm"`).
@@ -124,6 +162,41 @@ pub fn time(settings: &Settings, mut f: impl FnMut()) -> Timing {
     }
 }
 
+/// Times a long call `f` (a fraction of a training schedule): one untimed warm-up call, then
+/// `settings.reps` (at least 5) repetitions of one call each.
+pub fn time_long(settings: &Settings, mut f: impl FnMut()) -> Timing {
+    f();
+    let reps = settings.reps.max(5);
+    let mut samples: Vec<f64> = (0..reps)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    Timing {
+        median: median_of_sorted(&samples),
+        min: samples[0],
+        max: samples[reps - 1],
+        reps,
+        calls_per_rep: 1,
+    }
+}
+
+impl Timing {
+    /// The same statistics multiplied by `factor` (a fraction of a schedule scaled to all of
+    /// it).
+    pub fn scaled(self, factor: f64) -> Timing {
+        Timing {
+            median: self.median * factor,
+            min: self.min * factor,
+            max: self.max * factor,
+            ..self
+        }
+    }
+}
+
 fn median_of_sorted(xs: &[f64]) -> f64 {
     let n = xs.len();
     if n % 2 == 1 {
@@ -154,7 +227,15 @@ pub struct Measurement {
     pub variant: &'static str,
     /// Size of the rayon pool the case ran on.
     pub threads: usize,
+    /// Seconds per unit of the workload's figure (per call, per whole schedule, per epoch),
+    /// already multiplied by `scale`.
     pub timing: Timing,
+    /// Factor from the measured time to `timing` (10 when 200 of 2000 iterations are timed;
+    /// 1 when the whole unit is timed).
+    pub scale: f64,
+    /// What was timed, when it is not the whole unit (such as "200 of 2000 iterations timed,
+    /// x10").
+    pub note: String,
     /// Figures computed from the median time.
     pub figures: Vec<Figure>,
 }
@@ -175,6 +256,10 @@ impl Measurement {
             self.timing.reps,
             self.timing.calls_per_rep,
         );
+        let _ = write!(s, ",\"scale\":{}", self.scale);
+        if !self.note.is_empty() {
+            let _ = write!(s, ",\"note\":\"{}\"", self.note.replace('"', "'"));
+        }
         for f in &self.figures {
             let _ = write!(s, ",\"{}\":{}", f.key, f.value);
         }
@@ -184,12 +269,12 @@ impl Measurement {
 }
 
 /// A plain-text table of measurements: case, variant, threads, median time, spread (max - min
-/// over median) and figures.
+/// over median), figures, and the note of what was timed.
 pub fn format_table(measurements: &[Measurement]) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "{:<4} {:<20} {:<8} {:>7} {:>12} {:>8}",
+        "{:<4} {:<28} {:<8} {:>7} {:>12} {:>8}",
         "id", "case", "variant", "threads", "median", "spread"
     );
     if let Some(m) = measurements.first() {
@@ -203,7 +288,7 @@ pub fn format_table(measurements: &[Measurement]) -> String {
         let spread = 100.0 * (t.max - t.min) / t.median;
         let _ = write!(
             out,
-            "{:<4} {:<20} {:<8} {:>7} {:>12} {:>7.1}%",
+            "{:<4} {:<28} {:<8} {:>7} {:>12} {:>7.1}%",
             m.workload,
             m.case,
             m.variant,
@@ -212,11 +297,27 @@ pub fn format_table(measurements: &[Measurement]) -> String {
             spread
         );
         for f in &m.figures {
-            let _ = write!(out, " {:>10.1}", f.value);
+            let _ = write!(out, " {:>10}", format_figure(f.value));
+        }
+        if !m.note.is_empty() {
+            let _ = write!(out, "  ({})", m.note);
         }
         out.push('\n');
     }
     out
+}
+
+/// A figure with three significant digits below 100, one decimal below 1000, none above.
+pub fn format_figure(v: f64) -> String {
+    if v.abs() >= 1000.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 100.0 {
+        format!("{v:.1}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
 }
 
 /// Seconds in a readable unit (s, ms or us).
@@ -239,12 +340,29 @@ mod tests {
         let settings = Settings {
             reps: 3,
             min_rep_time: Duration::from_micros(100),
+            full: false,
         };
         let mut calls = 0usize;
         let t = time(&settings, || calls += 1);
         assert_eq!(t.reps, 5);
         assert_eq!(calls, 2 + t.reps * t.calls_per_rep);
         assert!(t.min <= t.median && t.median <= t.max);
+    }
+
+    #[test]
+    fn time_long_warms_up_once_then_one_call_per_rep() {
+        let settings = Settings {
+            reps: 6,
+            ..Settings::default()
+        };
+        let mut calls = 0usize;
+        let t = time_long(&settings, || calls += 1);
+        assert_eq!((calls, t.reps, t.calls_per_rep), (7, 6, 1));
+        let s = t.clone().scaled(10.0);
+        assert_eq!(
+            (s.median, s.min, s.max),
+            (t.median * 10.0, t.min * 10.0, t.max * 10.0)
+        );
     }
 
     #[test]
@@ -258,5 +376,8 @@ mod tests {
         assert_eq!(find("w6").map(|w| w.name), Some("sgemm"));
         assert_eq!(find("SGEMM").map(|w| w.id), Some("W6"));
         assert!(find("W9").is_none());
+        let ids: Vec<_> = registry().iter().map(|w| w.id).collect();
+        assert_eq!(ids, ["W1", "W2", "W3", "W6", "W7", "W8"]);
+        assert_eq!(find("conv3x3").map(|w| w.id), Some("W7"));
     }
 }

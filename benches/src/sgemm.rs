@@ -86,6 +86,8 @@ fn measurement(m: usize, k: usize, n: usize, variant: &'static str, timing: Timi
         case: format!("{m}x{k}x{n}"),
         variant,
         threads: rayon::current_num_threads(),
+        scale: 1.0,
+        note: String::new(),
         figures: vec![
             Figure {
                 key: "gflops",
@@ -112,6 +114,7 @@ mod tests {
         let settings = Settings {
             reps: 5,
             min_rep_time: Duration::from_micros(50),
+            full: false,
         };
         let [kernel, tensor] = run_case(3, 40, 7, &settings).unwrap();
         assert_eq!((kernel.case.as_str(), kernel.variant), ("3x40x7", "kernel"));

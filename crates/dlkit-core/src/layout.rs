@@ -85,6 +85,29 @@ pub fn walk2(
     }
 }
 
+/// The elements of `layout` in row-major order, copied from `data` a row (the last axis) at a
+/// time: a slice copy when the row is contiguous, a fill when it is broadcast.
+pub(crate) fn gather<T: Copy>(layout: &Layout, data: &[T]) -> Vec<T> {
+    let mut out = Vec::with_capacity(layout.numel());
+    let Some((&inner, outer)) = layout.shape.split_last() else {
+        out.push(data[layout.offset]);
+        return out;
+    };
+    let step = layout.strides[outer.len()];
+    let outer_strides = &layout.strides[..outer.len()];
+    walk2(
+        outer,
+        (layout.offset, outer_strides),
+        (0, outer_strides),
+        |o, _| match step {
+            1 => out.extend_from_slice(&data[o..o + inner]),
+            0 => out.resize(out.len() + inner, data[o]),
+            _ => out.extend((0..inner).map(|j| data[(o as isize + j as isize * step) as usize])),
+        },
+    );
+    out
+}
+
 /// Calls `f(offset)` for every index of `layout` in row-major order.
 pub fn walk(layout: &Layout, mut f: impl FnMut(usize)) {
     walk2(
@@ -110,7 +133,42 @@ mod tests {
         let mut seen = vec![];
         walk(&l, |o| seen.push(o));
         assert_eq!(seen, vec![0, 3, 1, 4, 2, 5]);
+        let data: Vec<i32> = (0..6).collect();
+        assert_eq!(gather(&l, &data), vec![0, 3, 1, 4, 2, 5]);
         assert!(!l.is_contiguous());
         assert!(Layout::contiguous(&[2, 1, 3]).is_contiguous());
+    }
+
+    #[test]
+    fn gathers_rows_broadcast_offset_and_scalar_layouts() {
+        let data: Vec<i32> = (0..12).collect();
+        // Rows 1..3 of a 3x4 matrix (contiguous rows at an offset).
+        let rows = Layout {
+            shape: vec![2, 4],
+            strides: vec![4, 1],
+            offset: 4,
+        };
+        assert_eq!(gather(&rows, &data), (4..12).collect::<Vec<_>>());
+        // A column [3] broadcast to [3, 2] (inner stride 0), and a row broadcast down.
+        let col = Layout {
+            shape: vec![3, 2],
+            strides: vec![1, 0],
+            offset: 5,
+        };
+        assert_eq!(gather(&col, &data), vec![5, 5, 6, 6, 7, 7]);
+        let row = Layout {
+            shape: vec![2, 3],
+            strides: vec![0, 2],
+            offset: 1,
+        };
+        assert_eq!(gather(&row, &data), vec![1, 3, 5, 1, 3, 5]);
+        let scalar = Layout {
+            shape: vec![],
+            strides: vec![],
+            offset: 7,
+        };
+        assert_eq!(gather(&scalar, &data), vec![7]);
+        let empty = Layout::contiguous(&[2, 0]);
+        assert!(gather(&empty, &data).is_empty());
     }
 }

@@ -3,7 +3,7 @@
 use crate::autograd::{self, Node};
 use crate::element::{DType, Element};
 use crate::error::{Error, Result};
-use crate::layout::{walk, Layout};
+use crate::layout::{gather, walk, Layout};
 use crate::shape::numel;
 use crate::storage::{Device, Storage};
 use parking_lot::{Mutex, RwLock};
@@ -219,8 +219,7 @@ impl Tensor {
         if layout.is_contiguous() {
             f(&data[layout.offset..layout.offset + layout.numel()])
         } else {
-            let mut out = Vec::with_capacity(layout.numel());
-            walk(layout, |o| out.push(data[o]));
+            let out = gather(layout, data);
             drop(storage);
             f(&out)
         }

@@ -42,6 +42,40 @@ pub(crate) fn zip_slices<T: Element>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + S
     }
 }
 
+/// Whether `small` broadcast to `full` only repeats it over leading axes: without its leading
+/// 1s, `small` is a non-empty suffix of `full`.
+fn repeats_over_leading_axes(small: &[usize], full: &[usize]) -> bool {
+    let first = small.iter().position(|&d| d != 1).unwrap_or(small.len());
+    let tail = &small[first..];
+    !tail.is_empty() && full.ends_with(tail)
+}
+
+/// `out[r·n + j] = f(x[r·n + j], row[j])` with `n = row.len()`, in parallel bands of rows for
+/// large inputs.
+fn zip_rows<T: Element>(x: &[T], row: &[T], f: impl Fn(T, T) -> T + Sync) -> Vec<T> {
+    let n = row.len();
+    if n == 0 {
+        return Vec::new(); // then x is empty too
+    }
+    let band = |o: &mut [T], i: &[T]| {
+        for (o, i) in o.chunks_exact_mut(n).zip(i.chunks_exact(n)) {
+            for ((o, &p), &q) in o.iter_mut().zip(i).zip(row) {
+                *o = f(p, q);
+            }
+        }
+    };
+    let mut out = vec![T::zero(); x.len()];
+    if x.len() >= PARALLEL_MIN_ELEMENTS && rayon::current_num_threads() > 1 {
+        let rows = CHUNK.div_ceil(n) * n;
+        out.par_chunks_mut(rows)
+            .zip(x.par_chunks(rows))
+            .for_each(|(o, i)| band(o, i));
+    } else {
+        band(&mut out, x);
+    }
+    out
+}
+
 /// An untracked tensor `f(x)` elementwise, same shape.
 pub(crate) fn map<T: Element>(x: &Tensor, f: impl Fn(T) -> T + Sync) -> Tensor {
     let out = x.with_data(|d: &[T]| map_slice(d, f));
@@ -80,6 +114,17 @@ pub(crate) fn zip<T: Element>(
             &shape,
         ));
     }
+    // A row repeated over leading axes (a dense layer's bias), on either side.
+    if a.is_contiguous() && b.is_contiguous() {
+        if a.shape() == shape.as_slice() && repeats_over_leading_axes(b.shape(), &shape) {
+            let out = a.with_data(|x: &[T]| b.with_data(|y: &[T]| zip_rows(x, y, &f)));
+            return Ok(Tensor::from_vec_unchecked(out, &shape));
+        }
+        if b.shape() == shape.as_slice() && repeats_over_leading_axes(a.shape(), &shape) {
+            let out = b.with_data(|y: &[T]| a.with_data(|x: &[T]| zip_rows(y, x, |q, p| f(p, q))));
+            return Ok(Tensor::from_vec_unchecked(out, &shape));
+        }
+    }
     let mut out = Vec::with_capacity(crate::shape::numel(&shape));
     a.with_storage(|da: &[T], la| {
         b.with_storage(|db: &[T], lb| {
@@ -108,3 +153,49 @@ macro_rules! map_op {
     };
 }
 pub(crate) use map_op;
+
+#[cfg(test)]
+mod tests {
+    use crate::Tensor;
+
+    /// `a - b` by the strided walk: `b` made non-contiguous so the row path is not taken.
+    fn walked_sub(a: &Tensor, b: &Tensor) -> Vec<f64> {
+        let shape = crate::shape::broadcast_shapes("sub", a.shape(), b.shape()).unwrap();
+        let (a, b) = (a.broadcast_to(&shape), b.broadcast_to(&shape));
+        let (a, b) = (a.to_vec::<f64>(), b.to_vec::<f64>());
+        a.iter().zip(&b).map(|(x, y)| x - y).collect()
+    }
+
+    #[test]
+    fn rows_repeated_over_leading_axes_on_either_side() {
+        let t = |shape: &[usize], k: f64| {
+            let n = shape.iter().product::<usize>();
+            Tensor::from_vec((0..n).map(|i| i as f64 * k + 1.0).collect(), shape)
+        };
+        let cases: [(&[usize], &[usize]); 5] = [
+            (&[2, 3, 4], &[3, 4]),
+            (&[2, 3, 4], &[1, 4]),
+            (&[4], &[2, 3, 4]),
+            (&[1, 3, 1], &[2, 3, 1]),
+            (&[0, 4], &[4]),
+        ];
+        for (sa, sb) in cases {
+            let (a, b) = (t(sa, 0.5), t(sb, -0.25));
+            let got = a.sub(&b);
+            assert_eq!(got.to_vec::<f64>(), walked_sub(&a, &b), "{sa:?} - {sb:?}");
+            let got32 = a
+                .to_dtype(crate::DType::F32)
+                .add(&b.to_dtype(crate::DType::F32));
+            let want: Vec<f32> = walked_sub(&a, &b.neg()).iter().map(|&v| v as f32).collect();
+            assert_eq!(got32.to_vec::<f32>(), want, "{sa:?} + {sb:?}");
+        }
+        // Large enough for the parallel bands.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let (a, b) = (t(&[300, 513], 1e-3), t(&[513], 2.0));
+        let got = pool.install(|| a.sub(&b)).to_vec::<f64>();
+        assert_eq!(got, walked_sub(&a, &b));
+    }
+}
