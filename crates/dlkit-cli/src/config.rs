@@ -17,8 +17,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use dlkit_core::DType;
-use dlkit_data::{AugmentConfig, Preprocessing, SplitConfig};
-use dlkit_nn::{Init, LayerSpec, Loss, LrSchedule, OptimizerConfig};
+use dlkit_data::{AugmentConfig, Generator, Preprocessing, SplitConfig};
+use dlkit_nn::{Init, InitRng, LayerSpec, Loss, LrSchedule, OptimizerConfig};
 use dlkit_train::metrics::{Metric, Satisficing};
 use dlkit_train::EarlyStopping;
 use serde::de::{self, MapAccess, Visitor};
@@ -68,6 +68,9 @@ pub enum DataFormat {
     SignsFolder,
     /// A MATLAB MAT-file (level 5) with variables `x` and `y` (default `X` and `y`).
     Mat,
+    /// No file: the course's 2-D datasets from dlkit's seeded generators, each source a
+    /// `generate = { type = "circles", n = 300, noise = 0.05, seed = 1 }` table.
+    Generated,
 }
 
 impl DataFormat {
@@ -80,6 +83,7 @@ impl DataFormat {
             DataFormat::ImageFolder => "image_folder",
             DataFormat::SignsFolder => "signs_folder",
             DataFormat::Mat => "mat",
+            DataFormat::Generated => "generated",
         }
     }
 }
@@ -93,7 +97,8 @@ impl DataFormat {
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
     pub format: DataFormat,
-    pub train: Source,
+    /// One source, or a list whose examples are joined (SIGNS: the train and val folders).
+    pub train: Sources,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dev: Option<Source>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,16 +114,24 @@ pub struct DataConfig {
     pub class_names: Option<Vec<String>>,
 }
 
-/// One data source: `"path"`, or a table `{ path = "...", x = "...", y = "..." }`.
+/// One data source: `"path"`, a table `{ path = "...", x = "...", y = "..." }`, or a
+/// generated dataset `{ generate = { type = "moons", n = 300, noise = 0.2, seed = 3 } }`.
 ///
 /// Which fields apply depends on the format: `x`/`y` (h5 datasets, npz arrays, mat
 /// variables), `labels` (idx and npy label files), `label` (csv label column, a name or a
 /// number counting from 0), `header` (csv: `true` for a header row, `false` for none,
 /// `"sklearn"` for scikit-learn's `n_samples,n_features,classes...` line), `resize`
-/// (image folders: `[height, width]`).
+/// (image folders: `[height, width]`), `generate` (format "generated"). `format` overrides
+/// `[data] format` for this source (SIGNS: JPEG folders to train on, an h5 file to test on).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Source {
+    /// Empty for a generated source.
+    #[serde(skip_serializing_if = "path_is_empty")]
     pub path: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<DataFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generate: Option<Generator>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub x: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -133,10 +146,26 @@ pub struct Source {
     pub resize: Option<[usize; 2]>,
 }
 
+fn path_is_empty(p: &Path) -> bool {
+    p.as_os_str().is_empty()
+}
+
+impl Source {
+    /// The format this source is read with: its own, else `[data] format`.
+    pub fn format_in(&self, data: &DataConfig) -> DataFormat {
+        self.format.unwrap_or(data.format)
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SourceFields {
+    #[serde(default)]
     path: PathBuf,
+    #[serde(default)]
+    format: Option<DataFormat>,
+    #[serde(default)]
+    generate: Option<Generator>,
     #[serde(default)]
     x: Option<String>,
     #[serde(default)]
@@ -169,6 +198,8 @@ impl<'de> Deserialize<'de> for Source {
                 let f = SourceFields::deserialize(de::value::MapAccessDeserializer::new(map))?;
                 Ok(Source {
                     path: f.path,
+                    format: f.format,
+                    generate: f.generate,
                     x: f.x,
                     y: f.y,
                     labels: f.labels,
@@ -176,6 +207,47 @@ impl<'de> Deserialize<'de> for Source {
                     header: f.header,
                     resize: f.resize,
                 })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One source, or several (`[{ path = "a" }, { path = "b" }]`) whose examples are joined in
+/// order into one set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sources(pub Vec<Source>);
+
+impl Serialize for Sources {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => one.serialize(s),
+            many => many.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Sources {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Sources;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a path string, a table { path = \"...\", ... } or a list of them")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Sources, E> {
+                Source::deserialize(de::value::StrDeserializer::new(s)).map(|s| Sources(vec![s]))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Sources, A::Error> {
+                Source::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|s| Sources(vec![s]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Sources, A::Error> {
+                let list = Vec::<Source>::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                if list.is_empty() {
+                    return Err(de::Error::custom("an empty list of sources"));
+                }
+                Ok(Sources(list))
             }
         }
         d.deserialize_any(V)
@@ -276,9 +348,15 @@ pub struct ModelConfig {
     /// `"glorot_uniform"`, or `{ type = "normal", scale = 0.01 }`.
     #[serde(default)]
     pub init: InitName,
-    /// Seeds the initial weights.
+    /// Seeds the initial weights (with `rng = "numpy"`, NumPy's seed: 0 to 2^32 - 1).
     #[serde(default)]
     pub seed: u64,
+    /// The stream that draws the initial weights: `"dlkit"` (default), dlkit's own seeded
+    /// generator; or `"numpy"`, the course's NumPy stream (`np.random.seed(seed)`, then each
+    /// layer's `np.random.randn(n[l], n[l-1])` scaled as `init` says), so that a course
+    /// notebook's initial weights are reproduced exactly.
+    #[serde(default)]
+    pub rng: InitRng,
     /// The layers, in order: `{ type = "dense", units = 20 }`, `{ type = "relu" }`, ...
     pub layers: Vec<LayerSpec>,
 }
@@ -512,12 +590,24 @@ impl LoadedConfig {
     /// Resolves every data path of the config in place (see [`LoadedConfig::resolve`]).
     pub fn resolve_data_paths(&mut self) -> CliResult<()> {
         let mut data = self.config.data.clone();
-        for (name, source) in [
-            ("train", Some(&mut data.train)),
-            ("dev", data.dev.as_mut()),
-            ("test", data.test.as_mut()),
-        ] {
+        let listed = data.train.0.len() > 1;
+        let train = data.train.0.iter_mut().enumerate().map(|(i, s)| {
+            let name = if listed {
+                format!("train[{i}]")
+            } else {
+                "train".into()
+            };
+            (name, Some(s))
+        });
+        let others = [
+            ("dev".to_string(), data.dev.as_mut()),
+            ("test".to_string(), data.test.as_mut()),
+        ];
+        for (name, source) in train.chain(others) {
             let Some(source) = source else { continue };
+            if source.generate.is_some() && path_is_empty(&source.path) {
+                continue;
+            }
             source.path = self.resolve(&format!("[data] {name}.path"), &source.path)?;
             if let Some(labels) = &source.labels {
                 source.labels = Some(self.resolve(&format!("[data] {name}.labels"), labels)?);
@@ -624,10 +714,10 @@ mod tests {
         );
         let c = parse(&text, "c").unwrap();
         assert_eq!(
-            c.data.train.path,
+            c.data.train.0[0].path,
             Path::new("data/catvnoncat/train_catvnoncat.h5")
         );
-        assert_eq!(c.data.train.x, None);
+        assert_eq!(c.data.train.0[0].x, None);
         let text = DEFAULT_CONFIG.replace("x = \"train_set_x\"", "xx = \"train_set_x\"");
         let e = parse(&text, "c").unwrap_err().to_string();
         assert!(e.contains("unknown field `xx` in [data] train"), "{e}");

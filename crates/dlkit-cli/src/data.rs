@@ -55,8 +55,15 @@ impl Splits {
 /// Reads every source of `[data]` (paths already resolved) and splits as configured.
 pub fn load_splits(cfg: &LoadedConfig) -> CliResult<Splits> {
     let data = &cfg.config.data;
-    let load = |role: &str, src: &Source| load_source(Some(&cfg.name), data.format, role, src);
-    let base = load("train", &data.train)?;
+    let load =
+        |role: &str, src: &Source| load_source(Some(&cfg.name), src.format_in(data), role, src);
+    let parts = data
+        .train
+        .0
+        .iter()
+        .map(|s| load("train", s))
+        .collect::<CliResult<Vec<_>>>()?;
+    let base = join(cfg, parts)?;
     if base.is_empty() {
         return Err(cfg.error("[data] train", "the training source holds no examples"));
     }
@@ -110,6 +117,54 @@ pub fn load_splits(cfg: &LoadedConfig) -> CliResult<Splits> {
     }
     harmonize(cfg, data, &mut splits)?;
     Ok(splits)
+}
+
+/// The examples of several training sources in order, as one set: same example shape and
+/// kind of labels; class names the longest list when the others are its prefix.
+fn join(cfg: &LoadedConfig, mut parts: Vec<Dataset>) -> CliResult<Dataset> {
+    if parts.len() == 1 {
+        return Ok(parts.remove(0));
+    }
+    let first = &parts[0];
+    let mut names: Vec<String> = Vec::new();
+    let mut indices = Vec::new();
+    for (i, d) in parts.iter().enumerate() {
+        if d.feature_shape() != first.feature_shape() {
+            return Err(cfg.error(
+                &format!("[data] train[{i}]"),
+                format!(
+                    "examples of shape {:?}, but train[0]'s are {:?}",
+                    d.feature_shape(),
+                    first.feature_shape()
+                ),
+            ));
+        }
+        let Labels::Classes {
+            indices: own,
+            names: own_names,
+        } = &d.y
+        else {
+            return Err(cfg.error(
+                &format!("[data] train[{i}]"),
+                "a list of training sources needs class labels",
+            ));
+        };
+        if own_names.starts_with(&names) {
+            names = own_names.clone();
+        } else if !names.starts_with(own_names) {
+            return Err(cfg.error(
+                &format!("[data] train[{i}]"),
+                format!("classes {own_names:?} differ from {names:?} of the sources before"),
+            ));
+        }
+        indices.extend_from_slice(own);
+    }
+    let xs: Vec<Tensor> = parts
+        .iter()
+        .map(|d| d.x.to_dtype(first.x.dtype()))
+        .collect();
+    let x = Tensor::concat(&xs.iter().collect::<Vec<_>>(), 0);
+    Ok(Dataset::classification(x, indices, names)?)
 }
 
 /// Gives every set the same class names: the longest list when the others are its prefix
@@ -192,10 +247,13 @@ fn only(
         ("label", src.label.is_some()),
         ("header", src.header.is_some()),
         ("resize", src.resize.is_some()),
+        ("generate", src.generate.is_some()),
     ];
     for (key, present) in set {
         if present && !allowed.contains(&key) {
-            let takes = if allowed.is_empty() {
+            let takes = if format == DataFormat::Generated {
+                "only `generate`".to_string()
+            } else if allowed.is_empty() {
                 "only `path`".to_string()
             } else {
                 format!("`path`, `{}`", allowed.join("`, `"))
@@ -228,6 +286,21 @@ pub fn load_source(
         None => CliError::from(e),
     };
     let name = name.unwrap_or("command line");
+    if format != DataFormat::Generated && src.path.as_os_str().is_empty() {
+        return Err(err(
+            name,
+            &field,
+            format!(
+                "no `path` given (format \"{}\"{})",
+                format.name(),
+                if src.generate.is_some() {
+                    "; `generate` needs format = \"generated\""
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
     Ok(match format {
         DataFormat::H5 => {
             only(name, &field, format, src, &["x", "y"])?;
@@ -327,6 +400,7 @@ pub fn load_source(
                 .and_then(Dataset::try_from)
                 .map_err(rd)?
         }
+        DataFormat::Generated => load_generated(name, &field, src, rd)?,
         DataFormat::Mat => {
             only(name, &field, format, src, &["x", "y"])?;
             let table = load_mat_xy(
@@ -338,6 +412,33 @@ pub fn load_source(
             Dataset::classification(table.x, table.y, table.classes).map_err(rd)?
         }
     })
+}
+
+/// A source of format "generated": its `generate` table run, no file read.
+fn load_generated(
+    name: &str,
+    field: &str,
+    src: &Source,
+    rd: impl Fn(dlkit_data::Error) -> CliError,
+) -> CliResult<Dataset> {
+    only(name, field, DataFormat::Generated, src, &["generate"])?;
+    let generator = src.generate.as_ref().ok_or_else(|| {
+        err(
+            name,
+            field,
+            "format \"generated\" needs `generate = { type = \"circles\", n = 300, noise = \
+             0.05, seed = 1 }` (types: flower, circles, moons)",
+        )
+    })?;
+    if !src.path.as_os_str().is_empty() {
+        return Err(err(
+            name,
+            field,
+            "a generated source reads no file: remove `path`, or give this source its own \
+             `format`",
+        ));
+    }
+    generator.generate().map_err(rd)
 }
 
 /// MNIST's naming: `train-images-idx3-ubyte.gz` beside `train-labels-idx1-ubyte.gz`.

@@ -51,7 +51,9 @@ pub fn gradcheck(args: &GradcheckArgs) -> CliResult<()> {
         .fit(&splits.train.x)
         .map_err(|e| cfg.error("[preprocess]", e))?;
     let data = few.with_x(fitted.apply(&few.x)?.to_dtype(DType::F64))?;
-    let mut ctx = BuildContext::new(DType::F64, c.model.seed, c.model.init.0);
+    let mut ctx =
+        BuildContext::with_init_rng(DType::F64, c.model.seed, c.model.init.0, c.model.rng)
+            .map_err(|e| cfg.error("[model] seed", e))?;
     let (mut model, out) = Sequential::build(&c.model.layers, &mut ctx, data.feature_shape())
         .map_err(|e| cfg.error("[model] layers", e))?;
     model.set_training(true);

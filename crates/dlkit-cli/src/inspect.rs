@@ -127,9 +127,10 @@ fn source_from_config(config: &Path, data: &Path) -> CliResult<(String, DataForm
     // Paths that do not resolve are only a problem for the source actually used.
     let _ = cfg.resolve_data_paths();
     let d = &cfg.config.data;
-    let sources: Vec<&Source> = [d.test.as_ref(), d.dev.as_ref(), Some(&d.train)]
+    let sources: Vec<&Source> = [d.test.as_ref(), d.dev.as_ref()]
         .into_iter()
         .flatten()
+        .chain(&d.train.0)
         .collect();
     let same = sources
         .iter()
@@ -139,7 +140,8 @@ fn source_from_config(config: &Path, data: &Path) -> CliResult<(String, DataForm
         source.path = target;
         source.labels = None;
     }
-    Ok((cfg.name.clone(), d.format, source))
+    let format = source.format_in(d);
+    Ok((cfg.name.clone(), format, source))
 }
 
 /// `dlkit predict MODEL INPUT [--x NAME]`.

@@ -48,6 +48,10 @@ enum Command {
         /// Print only the results, no progress.
         #[arg(long, short)]
         quiet: bool,
+        /// Replace the config's [model] seed and [train] seed (initial weights, mini-batch
+        /// order, dropout masks) with this one; the data and its split stay as configured.
+        #[arg(long, conflicts_with = "resume")]
+        seed: Option<u64>,
     },
     /// Evaluate a saved model on a labelled data file: accuracy, precision/recall/F1,
     /// confusion matrix.
@@ -120,11 +124,13 @@ fn run(cli: Cli) -> CliResult<()> {
             run_dir,
             resume,
             quiet,
+            seed,
         } => train::train(&train::TrainArgs {
             config,
             run_dir,
             resume,
             quiet,
+            seed,
         }),
         Command::Eval {
             model,

@@ -3,7 +3,8 @@
 //! - `config.toml`: the config as used (written before training starts);
 //! - `metrics.csv`: per epoch `epoch,cost,lr,train_acc,dev_acc,dev_cost,seconds`;
 //! - `iterations.csv`: `iteration,cost` every `record_every` iterations;
-//! - `cost.png`/`.svg`, `accuracy.png`/`.svg`, `confusion_matrix.png`/`.svg`;
+//! - `cost.png`/`.svg`, `accuracy.png`/`.svg`, `confusion_matrix.png`/`.svg`, and for
+//!   classifiers of 2-D inputs `decision_boundary_<set>.png`/`.svg` per set;
 //! - `model/`: `model.json` + `model.safetensors` (written by `train`);
 //! - `diagnosis.json`: the [`Diagnosis`](dlkit_train::diagnose::Diagnosis), read back by
 //!   `dlkit diagnose`;
@@ -13,10 +14,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use dlkit_train::plots::{plot_accuracy, plot_confusion_matrix, plot_cost, PlotOptions};
+use dlkit_core::Tensor;
+use dlkit_train::plots::{
+    plot_accuracy, plot_confusion_matrix, plot_cost, plot_decision_boundary, PlotOptions,
+};
 use serde_json::json;
 
-use crate::error::{write_error, CliResult};
+use crate::error::{write_error, CliError, CliResult};
 use crate::train::{set_title, RunOutcome};
 
 /// Writes `bytes` to `path` atomically.
@@ -137,7 +141,55 @@ fn plots(o: &RunOutcome) -> CliResult<Vec<(String, &'static str)>> {
         )?;
     }
     figures.push((title, "confusion_matrix"));
+    decision_boundaries(o, &mut figures)?;
     Ok(figures)
+}
+
+/// For a classifier of 2-D inputs, the course's `plot_decision_boundary` of each set: the
+/// model's regions over the raw input plane with the set's examples on top.
+fn decision_boundaries(o: &RunOutcome, figures: &mut Vec<(String, &'static str)>) -> CliResult<()> {
+    if o.raw_shape != [2] {
+        return Ok(());
+    }
+    for (name, d) in o.splits.named() {
+        let Some(labels) = d.y.class_indices() else {
+            return Ok(());
+        };
+        let xs = d.x.to_vec_f64();
+        let points: Vec<(f64, f64)> = xs.chunks_exact(2).map(|p| (p[0], p[1])).collect();
+        let stem: &'static str = match name {
+            "train" => "decision_boundary_train",
+            "train_dev" => "decision_boundary_train_dev",
+            "dev" => "decision_boundary_dev",
+            _ => "decision_boundary_test",
+        };
+        let title = format!("Decision boundary ({} set)", set_title(name));
+        let opts = PlotOptions::new(&title).size(700, 600);
+        for ext in ["png", "svg"] {
+            let mut failure: Option<CliError> = None;
+            let classify = |grid: &[(f64, f64)]| {
+                let flat: Vec<f64> = grid.iter().flat_map(|&(a, b)| [a, b]).collect();
+                let raw = Tensor::from_vec(flat, &[grid.len(), 2]);
+                (o.classify)(&raw).unwrap_or_else(|e| {
+                    failure = Some(e);
+                    Vec::new()
+                })
+            };
+            let drawn = plot_decision_boundary(
+                o.run_dir.join(format!("{stem}.{ext}")),
+                &points,
+                labels,
+                classify,
+                &opts,
+            );
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            drawn?;
+        }
+        figures.push((title, stem));
+    }
+    Ok(())
 }
 
 fn results_json(o: &RunOutcome) -> serde_json::Value {

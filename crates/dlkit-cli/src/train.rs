@@ -3,9 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use dlkit_core::{no_grad, Tensor};
 use dlkit_data::Dataset;
 use dlkit_nn::{BuildContext, Loss, Module, Regularizer, Sequential};
 use dlkit_train::diagnose::{diagnose_with_tolerance, Diagnosis, ErrorRates, DEFAULT_TOLERANCE};
+use dlkit_train::evaluate::classes_from_logits;
 use dlkit_train::metrics::{Average, ConfusionMatrix, Metric, MetricValues, Objective, Scores};
 use dlkit_train::{evaluate, fit, Evaluation, History, TrainSettings};
 
@@ -21,6 +23,8 @@ pub struct TrainArgs {
     pub run_dir: Option<PathBuf>,
     pub resume: bool,
     pub quiet: bool,
+    /// Replaces `[model] seed` and `[train] seed`.
+    pub seed: Option<u64>,
 }
 
 /// One set's figures after training.
@@ -49,6 +53,9 @@ impl SetResult {
 /// Everything a run produced, for the files of the run folder.
 pub struct RunOutcome<'a> {
     pub cfg: &'a LoadedConfig,
+    /// The trained model's classes for raw inputs `[m, ...]` (preprocessed as in training),
+    /// for decision-boundary plots.
+    pub classify: &'a dyn Fn(&Tensor) -> CliResult<Vec<usize>>,
     pub run_dir: &'a Path,
     pub history: &'a History,
     pub splits: &'a Splits,
@@ -76,6 +83,10 @@ pub struct RunOutcome<'a> {
 
 pub fn train(args: &TrainArgs) -> CliResult<()> {
     let mut cfg = load_config(args)?;
+    if let Some(seed) = args.seed {
+        cfg.config.model.seed = seed;
+        cfg.config.train.seed = seed;
+    }
     cfg.resolve_data_paths()?;
     check_settings(&cfg)?;
     let c = cfg.config.clone();
@@ -101,7 +112,8 @@ pub fn train(args: &TrainArgs) -> CliResult<()> {
     if c.model.layers.is_empty() {
         return Err(cfg.error("[model] layers", "no layers given"));
     }
-    let mut ctx = BuildContext::new(dtype, c.model.seed, c.model.init.0);
+    let mut ctx = BuildContext::with_init_rng(dtype, c.model.seed, c.model.init.0, c.model.rng)
+        .map_err(|e| cfg.error("[model] seed", e))?;
     let (mut model, out_shape) = Sequential::build(&c.model.layers, &mut ctx, &input_shape)
         .map_err(|e| {
             cfg.error(
@@ -289,7 +301,7 @@ pub fn train(args: &TrainArgs) -> CliResult<()> {
 
     // The model, with what eval and predict need to treat inputs the same way.
     let meta = CliMetadata {
-        preprocessing: Some(fitted),
+        preprocessing: Some(fitted.clone()),
         raw_input_shape: Some(raw_shape.clone()),
         loss: Some(loss),
         data_format: Some(c.data.format.name().to_string()),
@@ -302,8 +314,18 @@ pub fn train(args: &TrainArgs) -> CliResult<()> {
     )
     .map_err(|e| write_error(&run_dir.join("model"), e))?;
 
+    let raw_dtype = splits.train.x.dtype();
+    let classify = |raw: &Tensor| -> CliResult<Vec<usize>> {
+        let x = fitted
+            .apply(&raw.to_dtype(raw_dtype))
+            .map_err(|e| cfg.error("[preprocess]", e))?
+            .to_dtype(dtype);
+        let logits = no_grad(|| model.forward_logits(&x))?;
+        Ok(classes_from_logits(&logits))
+    };
     let outcome = RunOutcome {
         cfg: &cfg,
+        classify: &classify,
         run_dir: &run_dir,
         history: &history,
         splits: &splits,

@@ -390,6 +390,96 @@ impl Tensor {
         Self::from_parts(self.0.storage.clone(), layout, self.dtype())
     }
 
+    /// A user-defined differentiable op with a hand-written backward, the analogue of
+    /// PyTorch's `torch.autograd.Function`: returns `self` (the forward value) recorded as
+    /// the result of op `name` on `inputs`, so that `backward` calls `backward` for it.
+    ///
+    /// The contract:
+    /// - `self` is the forward value `y = f(inputs)`, freshly computed from the inputs'
+    ///   values without recording (under [`no_grad`](crate::no_grad), or from `detach()`ed
+    ///   inputs). The result shares `self`'s storage but not its graph: any ops recorded
+    ///   while computing `self` are dropped, and gradients reach the inputs only through
+    ///   `backward`.
+    /// - `inputs` are the tensors `y` depends on that may need a gradient, in the order
+    ///   `backward` answers for them.
+    /// - `backward(y, dL/dy)` gets the output and the gradient of the loss with respect to
+    ///   it (the output's shape and dtype) and returns one entry per input: `Some(dL/dxᵢ)`,
+    ///   of `xᵢ`'s shape or of a shape `xᵢ` broadcasts to (it is then summed back to `xᵢ`'s
+    ///   shape, as for built-in broadcasting ops), in `xᵢ`'s dtype; or `None` for no
+    ///   gradient. It runs with recording off (no higher-order gradients), on the thread
+    ///   that calls `backward`, once per backward pass that reaches the output.
+    ///
+    /// Nothing is recorded when recording is off or no input requires a gradient.
+    ///
+    /// # Panics
+    /// During `backward`, with a message naming the op, when `backward` returns a number of
+    /// gradients other than `inputs.len()`, or a gradient whose dtype differs from its
+    /// input's or whose shape cannot be summed to its input's.
+    ///
+    /// ```
+    /// use dlkit_core::{no_grad, Tensor};
+    ///
+    /// /// `y = x³`, with `dL/dx = 3x² · dL/dy`.
+    /// fn cube(x: &Tensor) -> Tensor {
+    ///     let y = no_grad(|| x.mul(x).mul(x));
+    ///     let x0 = x.detach();
+    ///     y.custom_op("cube", &[x], move |_y, g| {
+    ///         vec![Some(g.mul(&x0.square().mul_scalar(3.0)))]
+    ///     })
+    /// }
+    ///
+    /// let x = Tensor::from_vec(vec![1.0f64, -2.0], &[2]).with_grad();
+    /// let y = cube(&x);
+    /// assert_eq!(y.op_name(), Some("cube"));
+    /// y.sum_all().backward();
+    /// assert_eq!(x.grad().unwrap().to_vec::<f64>(), vec![3.0, 12.0]);
+    /// ```
+    pub fn custom_op(
+        self,
+        name: &'static str,
+        inputs: &[&Tensor],
+        backward: impl Fn(&Tensor, &Tensor) -> Vec<Option<Tensor>> + Send + Sync + 'static,
+    ) -> Tensor {
+        // A new handle: `self` may carry a recorded graph, or be one of the inputs.
+        let out = self.detach();
+        if !autograd::is_grad_enabled() || !inputs.iter().any(|t| t.requires_grad()) {
+            return out;
+        }
+        let expected: Vec<(Vec<usize>, DType)> = inputs
+            .iter()
+            .map(|t| (t.shape().to_vec(), t.dtype()))
+            .collect();
+        out.track(name, inputs, move |y, g| {
+            let grads = backward(y, g);
+            assert!(
+                grads.len() == expected.len(),
+                "custom op {name}: backward returned {} gradients for {} inputs",
+                grads.len(),
+                expected.len()
+            );
+            for (i, (gi, (shape, dtype))) in grads.iter().zip(&expected).enumerate() {
+                let Some(gi) = gi else { continue };
+                assert!(
+                    gi.dtype() == *dtype,
+                    "custom op {name}: the gradient for input {i} is {} but the input is {dtype}",
+                    gi.dtype()
+                );
+                let (gs, rank) = (gi.shape(), shape.len());
+                let fits = gs.len() >= rank
+                    && shape
+                        .iter()
+                        .zip(&gs[gs.len() - rank..])
+                        .all(|(&s, &d)| s == d || s == 1);
+                assert!(
+                    fits,
+                    "custom op {name}: the gradient for input {i} has shape {gs:?}, which does \
+                     not sum to the input's shape {shape:?}"
+                );
+            }
+            grads
+        })
+    }
+
     /// Records that `self` (a fresh result) was made by op `name` from `inputs`, when any
     /// input needs a gradient and recording is on. `backward(out, grad_out)` returns one
     /// optional gradient per input, of the output's broadcast shape or the input's shape.

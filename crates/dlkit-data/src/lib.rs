@@ -52,6 +52,7 @@ pub mod batches;
 pub mod csv;
 pub mod dataset;
 pub mod error;
+pub mod generate;
 pub mod h5;
 pub mod idx;
 pub mod image_folder;
@@ -66,6 +67,7 @@ pub use augment::AugmentConfig;
 pub use batches::{epoch_seed, Batch, BatchLoader, Batches};
 pub use dataset::{Dataset, Labels};
 pub use error::{Error, Result};
+pub use generate::Generator;
 pub use h5::{
     list_h5_datasets, load_course_h5, read_h5_dataset, ArrayData, ArrayValues, LabeledImages,
     CLASSES_NAME,
@@ -82,6 +84,9 @@ pub use mat::{
     list_mat_variables, load_football, load_mat_xy, read_mat, read_mat_variable, Football,
 };
 pub use npy::{list_npz, read_npy, read_npz, read_npz_all};
+// NumPy's legacy generator lives in dlkit-core (model initialisation draws from it too);
+// re-exported here, module path included, for the generators and their users.
+pub use dlkit_core::{numpy_random, NumpyRandom};
 pub use preprocess::{
     flatten, one_hot, scale, scale_pixels, FittedPreprocessing, Preprocessing, Standardize,
     Standardizer, DEFAULT_STD_FLOOR,

@@ -1,6 +1,9 @@
-//! Weight initialisers (biases start at zero). Every draw comes from a seeded [`Rng`].
+//! Weight initialisers (biases start at zero). Every draw comes from a seeded stream: dlkit's
+//! own [`Rng`] by default, or NumPy's legacy global generator ([`InitRng::Numpy`]), with which
+//! a model starts from exactly the initial weights of the course's NumPy code.
 
-use dlkit_core::{DType, Rng, Tensor};
+use dlkit_core::shape::numel;
+use dlkit_core::{DType, NumpyRandom, Rng, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// How a weight tensor is initialised, given its fan-in `n_prev` (inputs per unit) and
@@ -19,6 +22,40 @@ pub enum Init {
     He,
     /// Glorot uniform: `U(-l, l)` with `l = sqrt(6 / (fan_in + fan_out))` (Keras' default).
     GlorotUniform,
+}
+
+/// Which random stream draws the initial weights.
+///
+/// In configs: `rng = "dlkit"` (the default) or `rng = "numpy"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InitRng {
+    /// dlkit's seeded ChaCha8 [`Rng`], through [`Init::sample`].
+    #[default]
+    Dlkit,
+    /// NumPy's legacy global stream, through [`Init::sample_numpy`]: one [`NumpyRandom`]
+    /// seeded once with the model's seed (`np.random.seed(seed)`, so the seed must fit in a
+    /// `u32`), each weight tensor drawn in turn, layer by layer, as the course's
+    ///
+    /// ```python
+    /// np.random.seed(seed)
+    /// for l in range(1, L):
+    ///     W[l] = np.random.randn(n[l], n[l-1]) / np.sqrt(n[l-1])   # or * np.sqrt(2 / n[l-1]), * 0.01
+    ///     b[l] = np.zeros((n[l], 1))
+    /// ```
+    ///
+    /// does, so that a course notebook's initial weights are reproduced bit for bit.
+    Numpy,
+}
+
+impl InitRng {
+    /// The name configs use: `"dlkit"` or `"numpy"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            InitRng::Dlkit => "dlkit",
+            InitRng::Numpy => "numpy",
+        }
+    }
 }
 
 impl Init {
@@ -42,6 +79,54 @@ impl Init {
                 Tensor::rand_uniform(shape, -limit, limit, dtype, rng)
             }
         }
+    }
+
+    /// A weight tensor of `shape` drawn from NumPy's legacy stream as the course's code draws
+    /// it: `numel(shape)` values in row-major order of `shape` (a layer passes the course's
+    /// layout: dense `[units, inputs]`, conv `[kh, kw, c_in, filters]`), each computed in
+    /// f64 with the course's own floating-point expression, then converted to `dtype`:
+    ///
+    /// - `Normal { scale }`: `np.random.randn(*shape) * scale`;
+    /// - `Xavier`: `np.random.randn(*shape) / np.sqrt(n_prev)` (a division, as the course
+    ///   writes it: `* np.sqrt(1 / n_prev)` can differ by an ulp);
+    /// - `He`: `np.random.randn(*shape) * np.sqrt(2 / n_prev)`;
+    /// - `GlorotUniform`: `np.random.uniform(-l, l, shape)` with
+    ///   `l = np.sqrt(6 / (fan_in + fan_out))`, NumPy's legacy uniform being
+    ///   `low + (high - low) * random_sample()`;
+    /// - `Zeros`: `np.zeros(shape)`, drawing nothing.
+    ///
+    /// `n_prev` is `fan_in` (at least 1). Gaussians come from [`NumpyRandom::randn`], so an
+    /// odd count leaves NumPy's cached second polar value for the next tensor, as in NumPy.
+    pub fn sample_numpy(
+        &self,
+        shape: &[usize],
+        fan_in: usize,
+        fan_out: usize,
+        dtype: DType,
+        rng: &mut NumpyRandom,
+    ) -> Tensor {
+        let n = numel(shape);
+        let fan_in = fan_in.max(1) as f64;
+        let values: Vec<f64> = match *self {
+            Init::Zeros => return Tensor::zeros(shape, dtype),
+            Init::Normal { scale } => rng.randn(n).into_iter().map(|g| g * scale).collect(),
+            Init::Xavier => {
+                let root = fan_in.sqrt();
+                rng.randn(n).into_iter().map(|g| g / root).collect()
+            }
+            Init::He => {
+                let factor = (2.0 / fan_in).sqrt();
+                rng.randn(n).into_iter().map(|g| g * factor).collect()
+            }
+            Init::GlorotUniform => {
+                let limit = (6.0 / (fan_in + fan_out.max(1) as f64)).sqrt();
+                let (low, high) = (-limit, limit);
+                (0..n)
+                    .map(|_| low + (high - low) * rng.random_sample())
+                    .collect()
+            }
+        };
+        Tensor::from_vec(values, shape).to_dtype(dtype)
     }
 }
 

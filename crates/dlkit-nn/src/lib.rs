@@ -57,7 +57,7 @@ pub mod spec;
 
 pub use error::{Error, Result};
 pub use ewa::Ewa;
-pub use init::Init;
+pub use init::{Init, InitRng};
 pub use io::{load, load_weights_into, save, ModelInfo};
 pub use layers::{activation::Activation, dense::Dense, sequential::Sequential};
 pub use layers::{batch_norm::BatchNorm, dropout::Dropout};

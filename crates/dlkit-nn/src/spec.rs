@@ -2,13 +2,13 @@
 //! with shapes inferred and checked layer by layer, as Keras does.
 
 use crate::error::{Error, Result};
-use crate::init::Init;
+use crate::init::{Init, InitRng};
 use crate::layers::{activation::Activation, dense::DenseSpec, sequential::Sequential};
 use crate::layers::{batch_norm::BatchNormSpec, dropout::DropoutSpec};
 use crate::layers::{conv2d::Conv2dSpec, global_avg_pool::GlobalAvgPoolSpec, pool::Pool2dSpec};
 use crate::layers::{inception::InceptionSpec, residual::ResidualSpec};
 use crate::module::Module;
-use dlkit_core::{DType, Rng};
+use dlkit_core::{DType, NumpyRandom, Rng, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// One layer of a model description. In TOML: `{ type = "dense", units = 20 }`.
@@ -42,20 +42,73 @@ fn default_slope() -> f64 {
     0.01
 }
 
-/// What building needs besides the layer itself: the dtype, the seeded generator that draws
-/// initial weights, and the initialiser of layers that name none.
+/// What building needs besides the layer itself: the dtype, the seeded generators, and the
+/// initialiser of layers that name none.
+///
+/// Initial weights come from `rng` (dlkit's stream, [`InitRng::Dlkit`]), or from `numpy`
+/// when it is set ([`InitRng::Numpy`]); layers draw them through
+/// [`BuildContext::sample_weight`]. Other draws at build time (dropout's mask seeds) always
+/// come from `rng`.
 pub struct BuildContext {
     pub dtype: DType,
     pub rng: Rng,
     pub init: Init,
+    /// NumPy's legacy stream, seeded once with the model's seed, that draws every weight
+    /// tensor in place of `rng` when set.
+    pub numpy: Option<NumpyRandom>,
 }
 
 impl BuildContext {
+    /// A context drawing weights from dlkit's stream, [`Rng::new`]`(seed)`.
     pub fn new(dtype: DType, seed: u64, init: Init) -> Self {
         BuildContext {
             dtype,
             rng: Rng::new(seed),
             init,
+            numpy: None,
+        }
+    }
+
+    /// A context drawing weights from the stream `init_rng` names: as [`BuildContext::new`]
+    /// for [`InitRng::Dlkit`]; for [`InitRng::Numpy`], from [`NumpyRandom::new`]`(seed)`
+    /// (`np.random.seed(seed)`), an error when `seed` does not fit in a `u32` (NumPy's
+    /// legacy seeds are `0..=2^32 - 1`).
+    pub fn with_init_rng(dtype: DType, seed: u64, init: Init, init_rng: InitRng) -> Result<Self> {
+        let mut ctx = BuildContext::new(dtype, seed, init);
+        if init_rng == InitRng::Numpy {
+            let seed = u32::try_from(seed).map_err(|_| {
+                Error::Config(format!(
+                    "the numpy stream is seeded as np.random.seed(seed), which takes 0 to {}; \
+                     {seed} does not fit",
+                    u32::MAX
+                ))
+            })?;
+            ctx.numpy = Some(NumpyRandom::new(seed));
+        }
+        Ok(ctx)
+    }
+
+    /// The stream weights are drawn from.
+    pub fn init_rng(&self) -> InitRng {
+        match self.numpy {
+            Some(_) => InitRng::Numpy,
+            None => InitRng::Dlkit,
+        }
+    }
+
+    /// A weight tensor of `shape` (row-major, the order values are drawn in) for a layer with
+    /// the given fan-in and fan-out, drawn by `init` from this context's stream:
+    /// [`Init::sample_numpy`] from `numpy` when set, [`Init::sample`] from `rng` otherwise.
+    pub fn sample_weight(
+        &mut self,
+        init: Init,
+        shape: &[usize],
+        fan_in: usize,
+        fan_out: usize,
+    ) -> Tensor {
+        match &mut self.numpy {
+            Some(numpy) => init.sample_numpy(shape, fan_in, fan_out, self.dtype, numpy),
+            None => init.sample(shape, fan_in, fan_out, self.dtype, &mut self.rng),
         }
     }
 }

@@ -115,7 +115,11 @@ impl Conv2dSpec {
         let out = self.output_shape(input)?;
         let c_in = input[2];
         let init = self.init.unwrap_or(ctx.init);
-        let mut layer = Conv2d::new(c_in, self, init, ctx.dtype, &mut ctx.rng);
+        let [kh, kw] = self.kernel;
+        let f = self.filters;
+        // dlkit's `[kh, kw, c_in, filters]`, also the course's `np.random.randn(f, f, c, n_C)`.
+        let w = ctx.sample_weight(init, &[kh, kw, c_in, f], kh * kw * c_in, kh * kw * f);
+        let mut layer = Conv2d::with_weight(w, self, init, ctx.dtype);
         layer.init = self.init;
         Ok((Box::new(layer), out))
     }
@@ -429,6 +433,13 @@ impl Conv2d {
         let [kh, kw] = spec.kernel;
         let f = spec.filters;
         let w = init.sample(&[kh, kw, c_in, f], kh * kw * c_in, kh * kw * f, dtype, rng);
+        Conv2d::with_weight(w, spec, init, dtype)
+    }
+
+    /// A layer as `spec` describes with drawn filters `w` `[kh, kw, c_in, filters]` and, when
+    /// the spec has a bias, zero biases.
+    fn with_weight(w: Tensor, spec: &Conv2dSpec, init: Init, dtype: DType) -> Self {
+        let f = spec.filters;
         Conv2d {
             weight: Param::new("weight", w, ParamKind::Weight),
             bias: spec

@@ -44,7 +44,10 @@ impl DenseSpec {
             return Err(Error::build("dense needs units >= 1"));
         }
         let init = self.init.unwrap_or(ctx.init);
-        let dense = Dense::new(n_in, self.units, self.bias, init, ctx.dtype, &mut ctx.rng);
+        // `[units, inputs]` is also the course's layout of `W`, so with the NumPy stream the
+        // values are drawn in the course's order with no transpose.
+        let w = ctx.sample_weight(init, &[self.units, n_in], n_in, self.units);
+        let dense = Dense::with_weight(w, self.bias, init, ctx.dtype);
         Ok((Box::new(dense), vec![self.units]))
     }
 }
@@ -67,6 +70,12 @@ impl Dense {
         rng: &mut Rng,
     ) -> Self {
         let w = init.sample(&[n_out, n_in], n_in, n_out, dtype, rng);
+        Dense::with_weight(w, bias, init, dtype)
+    }
+
+    /// A layer with drawn weights `w` `[n_out, n_in]` and, with `bias`, zero biases.
+    fn with_weight(w: Tensor, bias: bool, init: Init, dtype: DType) -> Self {
+        let n_out = w.shape()[0];
         Dense {
             weight: Param::new("weight", w, ParamKind::Weight),
             bias: bias.then(|| Param::new("bias", Tensor::zeros(&[n_out], dtype), ParamKind::Bias)),
