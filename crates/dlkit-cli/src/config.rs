@@ -590,6 +590,7 @@ impl LoadedConfig {
     /// Resolves every data path of the config in place (see [`LoadedConfig::resolve`]).
     pub fn resolve_data_paths(&mut self) -> CliResult<()> {
         let mut data = self.config.data.clone();
+        let format = data.format;
         let listed = data.train.0.len() > 1;
         let train = data.train.0.iter_mut().enumerate().map(|(i, s)| {
             let name = if listed {
@@ -605,7 +606,9 @@ impl LoadedConfig {
         ];
         for (name, source) in train.chain(others) {
             let Some(source) = source else { continue };
-            if source.generate.is_some() && path_is_empty(&source.path) {
+            // Generated sources read no file (a stray `path` is reported when loading).
+            let generated = source.format.unwrap_or(format) == DataFormat::Generated;
+            if generated || (source.generate.is_some() && path_is_empty(&source.path)) {
                 continue;
             }
             source.path = self.resolve(&format!("[data] {name}.path"), &source.path)?;
@@ -726,17 +729,17 @@ mod tests {
     #[test]
     fn init_by_name_or_table() {
         for (text, want) in [
-            ("init = \"xavier\"", Init::Xavier),
+            ("init = \"he\"", Init::He),
             (
                 "init = { type = \"normal\", scale = 0.01 }",
                 Init::Normal { scale: 0.01 },
             ),
         ] {
-            let c = parse(&DEFAULT_CONFIG.replace("init = \"he\"", text), "c").unwrap();
+            let c = parse(&DEFAULT_CONFIG.replace("init = \"xavier\"", text), "c").unwrap();
             assert_eq!(c.model.init.0, want);
         }
         let e = parse(
-            &DEFAULT_CONFIG.replace("init = \"he\"", "init = \"hee\""),
+            &DEFAULT_CONFIG.replace("init = \"xavier\"", "init = \"hee\""),
             "c",
         )
         .unwrap_err()

@@ -164,7 +164,9 @@ fn decision_boundaries(o: &RunOutcome, figures: &mut Vec<(String, &'static str)>
             _ => "decision_boundary_test",
         };
         let title = format!("Decision boundary ({} set)", set_title(name));
-        let opts = PlotOptions::new(&title).size(700, 600);
+        let opts = PlotOptions::new(&title)
+            .size(700, 600)
+            .class_names(&o.class_names);
         for ext in ["png", "svg"] {
             let mut failure: Option<CliError> = None;
             let classify = |grid: &[(f64, f64)]| {

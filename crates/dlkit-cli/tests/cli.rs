@@ -131,6 +131,31 @@ fn decode_png(path: &Path) -> (u32, u32) {
     (img.width(), img.height())
 }
 
+/// Trains each `(what, config, wanted)` case: it must exit 2 with every `wanted` text and the
+/// config's file name in stderr, and train nothing.
+fn assert_bad_configs(dir: &Path, cases: Vec<(&str, String, Vec<&str>)>) {
+    for (what, config, wanted) in cases {
+        let path = write(dir, "bad.toml", &config);
+        let stderr = bad_input(
+            dlkit()
+                .args(["train", "-q", "--run-dir"])
+                .arg(dir.join("run"))
+                .arg(&path),
+        );
+        assert!(
+            stderr.contains("bad.toml"),
+            "{what}: the file is not named: {stderr}"
+        );
+        for w in wanted {
+            assert!(stderr.contains(w), "{what}: {w:?} not in: {stderr}");
+        }
+        assert!(
+            !dir.join("run/model").exists(),
+            "{what}: nothing is trained on a bad config"
+        );
+    }
+}
+
 #[test]
 fn training_writes_the_whole_run_folder() {
     let tmp = tempfile::tempdir().unwrap();
@@ -309,26 +334,7 @@ fn bad_configs_name_the_problem() {
         ),
         ("not TOML", "this is [not toml".to_string(), vec!["line 1"]),
     ];
-    for (what, config, wanted) in cases {
-        let path = write(tmp.path(), "bad.toml", &config);
-        let stderr = bad_input(
-            dlkit()
-                .args(["train", "-q", "--run-dir"])
-                .arg(tmp.path().join("run"))
-                .arg(&path),
-        );
-        assert!(
-            stderr.contains("bad.toml"),
-            "{what}: the file is not named: {stderr}"
-        );
-        for w in wanted {
-            assert!(stderr.contains(w), "{what}: {w:?} not in: {stderr}");
-        }
-        assert!(
-            !tmp.path().join("run/model").exists(),
-            "{what}: nothing is trained on a bad config"
-        );
-    }
+    assert_bad_configs(tmp.path(), cases);
     let stderr = bad_input(dlkit().args(["train", "/no/such/config.toml"]));
     assert!(
         stderr.contains("/no/such/config.toml: file not found"),
@@ -343,6 +349,79 @@ fn bad_configs_name_the_problem() {
     // clap's own usage errors also exit with 2.
     let out = run(dlkit().args(["train", "--resume"]));
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Generated data, lists of training sources and per-source formats: mistakes name the
+/// field and what was expected.
+#[test]
+fn bad_sources_name_the_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = r#"
+[data]
+format = "generated"
+train = { generate = { type = "circles", n = 40, noise = 0.05, seed = 1 } }
+
+[model]
+layers = [{ type = "dense", units = 3 }, { type = "relu" }, { type = "dense", units = 1 }, { type = "sigmoid" }]
+
+[train]
+epochs = 1
+"#;
+    let circles = r#"{ generate = { type = "circles", n = 40, noise = 0.05, seed = 1 } }"#;
+    let cat = format!(
+        r#"{{ path = "{}", format = "h5", x = "train_set_x", y = "train_set_y" }}"#,
+        cat_file("train_catvnoncat.h5")
+    );
+    let cases: Vec<(&str, String, Vec<&str>)> = vec![
+        (
+            "a file for a generated source",
+            good.replace(circles, "\"data.csv\""),
+            vec!["[data] train", "needs `generate", "flower, circles, moons"],
+        ),
+        (
+            "an unknown generator",
+            good.replace("\"circles\"", "\"spiral\""),
+            vec!["[data] train", "spiral", "circles"],
+        ),
+        (
+            "a negative noise",
+            good.replace("noise = 0.05", "noise = -1.0"),
+            vec!["[data] train", "'noise' is -1"],
+        ),
+        (
+            "generate without format generated",
+            good.replace("format = \"generated\"", "format = \"h5\""),
+            vec!["[data] train", "no `path`", "format = \"generated\""],
+        ),
+        (
+            "sources of different shapes",
+            good.replace(circles, &format!("[{circles}, {cat}]")),
+            vec!["[data] train[1]", "[64, 64, 3]", "[2]"],
+        ),
+        (
+            "an empty list",
+            good.replace(circles, "[]"),
+            vec!["[data] train", "an empty list of sources"],
+        ),
+    ];
+    assert_bad_configs(tmp.path(), cases);
+    // The good config trains, with the decision boundary of its 2-D inputs.
+    let path = write(tmp.path(), "good.toml", good);
+    let run_dir = tmp.path().join("good");
+    ok(dlkit()
+        .args(["train", "-q", "--seed", "7", "--run-dir"])
+        .arg(&run_dir)
+        .arg(&path));
+    assert_eq!(
+        decode_png(&run_dir.join("decision_boundary_train.png")),
+        (700, 600)
+    );
+    let used = std::fs::read_to_string(run_dir.join("config.toml")).unwrap();
+    assert!(used.contains("seed = 7"), "{used}");
+    let out = run(dlkit()
+        .args(["train", "--seed", "1", "--resume", "--run-dir"])
+        .arg(&run_dir));
+    assert_eq!(out.status.code(), Some(2), "--seed with --resume");
 }
 
 #[test]

@@ -156,7 +156,7 @@ impl Generator {
 }
 
 /// The planar "flower" of course 1 week 3 (`planar_utils.load_planar_dataset`, which is
-/// `flower(400, 1)`): `n` points, classes 0 "red" and 1 "blue"; see the [module
+/// `flower(400, 1)`): `n` points, classes "0" (the course's red) and "1" (blue); see the [module
 /// documentation](self) for the construction. Errors when `n < 2`.
 pub fn flower(n: usize, seed: u32) -> Result<Dataset> {
     const CONTEXT: &str = "flower dataset";
@@ -182,7 +182,7 @@ pub fn flower(n: usize, seed: u32) -> Result<Dataset> {
             y.push(j);
         }
     }
-    finish(x, y, ["red", "blue"])
+    finish(x, y, ["0", "1"])
 }
 
 /// Two concentric circles, scikit-learn's `make_circles(n, noise=noise, factor=factor)` after

@@ -175,7 +175,7 @@ fn datasets_equal_numpy_and_sklearn() {
             "{what}: labels"
         );
         let names = match g.name() {
-            "flower" => ["red", "blue"],
+            "flower" => ["0", "1"],
             "circles" => ["outer", "inner"],
             "moons" => ["upper", "lower"],
             other => panic!("name {other}"),

@@ -11,6 +11,9 @@ pub struct EpochRecord {
     /// regularisation term.
     pub cost: f64,
     pub learning_rate: f64,
+    /// Accuracy over the epoch's mini-batches, each predicted in training mode before its
+    /// update (as Keras reports it): no second pass over the training set. The accuracy of
+    /// the final weights is [`evaluate`](crate::evaluate())'s.
     pub train_accuracy: Option<f64>,
     pub dev_cost: Option<f64>,
     pub dev_accuracy: Option<f64>,

@@ -125,6 +125,8 @@ pub struct PlotOptions {
     /// Decision boundaries only: the grid has `grid` x `grid` cells, each coloured by the
     /// class predicted at its centre (200 by default).
     pub grid: usize,
+    /// Decision boundaries only: the legend's name of each class (default "class k").
+    pub class_names: Vec<String>,
 }
 
 impl PlotOptions {
@@ -137,6 +139,7 @@ impl PlotOptions {
             x_label: None,
             y_label: None,
             grid: 200,
+            class_names: Vec::new(),
         }
     }
 
@@ -159,6 +162,20 @@ impl PlotOptions {
     pub fn grid(mut self, cells_per_side: usize) -> Self {
         self.grid = cells_per_side;
         self
+    }
+
+    pub fn class_names(mut self, names: &[String]) -> Self {
+        self.class_names = names.to_vec();
+        self
+    }
+
+    /// The legend's name of class `k`: its name ("class 3" for a number), else "class k".
+    fn class_label(&self, k: usize) -> String {
+        match self.class_names.get(k) {
+            Some(name) if name.parse::<f64>().is_err() => name.clone(),
+            Some(name) => format!("class {name}"),
+            None => format!("class {k}"),
+        }
     }
 }
 
@@ -423,7 +440,10 @@ pub fn plot_accuracy(
         });
     }
     let fig = Curves {
-        series: vec![("train", train), ("dev", dev)],
+        series: [("train", train), ("dev", dev)]
+            .into_iter()
+            .filter(|(_, s)| !s.is_empty())
+            .collect(),
         x_label: "epoch",
         y_label: "accuracy",
         y_floor: Some(0.0),
@@ -627,7 +647,7 @@ impl Figure for Boundary<'_> {
                         + Circle::new((0, 0), 4, color.filled())
                         + Circle::new((0, 0), 4, BLACK.stroke_width(1))
                 }))?
-                .label(format!("class {class}"))
+                .label(opts.class_label(class))
                 .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
         }
         chart

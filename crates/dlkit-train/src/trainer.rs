@@ -8,7 +8,7 @@
 
 use crate::checkpoint::{self, CheckpointState};
 use crate::error::{TrainError, TrainResult};
-use crate::evaluate::{evaluate, targets, Evaluation};
+use crate::evaluate::{classes_from_logits, evaluate, targets, Evaluation};
 use crate::history::{EpochRecord, History};
 use dlkit_core::Rng;
 use dlkit_data::{epoch_seed, AugmentConfig, BatchLoader, Dataset};
@@ -158,13 +158,17 @@ pub fn fit(
         let mut augment_rng = Rng::new(epoch_seed(s.seed ^ 0xA06_0E7, epoch as u64));
         let lr = s.schedule.lr(epoch, base_lr);
         optimizer.set_learning_rate(lr);
-        let mut total = 0.0;
+        let (mut total, mut hits) = (0.0, 0usize);
         for batch in loader.epoch(epoch as u64) {
             let x = match &s.augment {
                 Some(a) => a.apply(&batch.x, &mut augment_rng)?,
                 None => batch.x.clone(),
             };
             let logits = model.forward_logits(&x)?;
+            if let Some(truth) = batch.y.class_indices() {
+                let predicted = classes_from_logits(&logits);
+                hits += truth.iter().zip(&predicted).filter(|(t, p)| t == p).count();
+            }
             let mut cost = s.loss.compute(&logits, targets(&batch.y))?;
             if let Some(r) = &s.regularizer {
                 cost = cost.add(&r.penalty(&params, batch.len())?);
@@ -201,11 +205,10 @@ pub fn fit(
             bar.inc(1);
         }
         model.set_training(false);
-        let train_accuracy = if train.y.class_indices().is_some() {
-            evaluate(model, train, s.loss)?.accuracy
-        } else {
-            None
-        };
+        let train_accuracy = train
+            .y
+            .class_indices()
+            .map(|_| hits as f64 / m.max(1) as f64);
         let dev_eval = dev.map(|d| evaluate(model, d, s.loss)).transpose()?;
         let record = EpochRecord {
             epoch,

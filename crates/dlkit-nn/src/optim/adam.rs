@@ -4,6 +4,12 @@ use super::{optimizer_common, zeros_like, EpsPlacement, Rule, Stepper};
 use crate::param::Param;
 use dlkit_core::storage::Storage;
 use dlkit_core::Element;
+use rayon::prelude::*;
+
+/// Parameters of at least this many elements are updated by all threads.
+const PARALLEL_MIN_ELEMENTS: usize = 1 << 16;
+/// Elements per parallel chunk.
+const CHUNK: usize = 1 << 13;
 
 /// Adam:
 ///
@@ -71,22 +77,34 @@ impl Rule for AdamRule {
             &mut st.s.slice_mut::<T>()[..n],
             &g[..n],
         );
+        let placement = self.placement;
         // One loop per placement, so that each vectorises.
-        match self.placement {
+        let update = |w: &mut [T], v: &mut [T], s: &mut [T], g: &[T]| match placement {
             EpsPlacement::OutsideSqrt => {
-                for i in 0..n {
+                for i in 0..w.len() {
                     v[i] = b1 * v[i] + m1 * g[i];
                     s[i] = b2 * s[i] + m2 * g[i] * g[i];
                     w[i] -= step * v[i] / ((s[i] * inv_c2).sqrt() + eps);
                 }
             }
             EpsPlacement::InsideSqrt => {
-                for i in 0..n {
+                for i in 0..w.len() {
                     v[i] = b1 * v[i] + m1 * g[i];
                     s[i] = b2 * s[i] + m2 * g[i] * g[i];
                     w[i] -= step * v[i] / (s[i] * inv_c2 + eps).sqrt();
                 }
             }
+        };
+        if n >= PARALLEL_MIN_ELEMENTS && rayon::current_num_threads() > 1 {
+            // Element-wise: the same result in chunks on every thread, none left idle (an
+            // idle worker spinning beside a serial update slowed it 2.4x on 2 cores).
+            w.par_chunks_mut(CHUNK)
+                .zip(v.par_chunks_mut(CHUNK))
+                .zip(s.par_chunks_mut(CHUNK))
+                .zip(g.par_chunks(CHUNK))
+                .for_each(|(((w, v), s), g)| update(w, v, s, g));
+        } else {
+            update(w, v, s, g);
         }
     }
 }
