@@ -54,6 +54,9 @@ if cargo tree -q -p dlkit-benches -e features -i gemm-f32 | grep -q 'gemm-f32 fe
 else
     echo "gemm:      WARNING: the x86-v4 feature is off; AVX2 kernels only" >&2
 fi
+# On a CPU without AVX-512 both sides run AVX2 kernels: NumPy's may then be compared too.
+numpy_options=()
+grep -qw avx512f /proc/cpuinfo || numpy_options=(--allow-avx2)
 echo "workloads: ${workloads[*]}  options: ${options[*]:-(defaults)}"
 echo "load:      $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -94,7 +97,8 @@ for round in $(seq "${ROUNDS:-1}"); do
         ${options[@]+"${options[@]}"} >>"$tmp/dlkit.jsonl"
     wait_idle "numpy, round $round"
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench_numpy.py --json \
-        "${workloads[@]}" ${options[@]+"${options[@]}"} >>"$tmp/numpy.jsonl"
+        "${workloads[@]}" ${options[@]+"${options[@]}"} \
+        ${numpy_options[@]+"${numpy_options[@]}"} >>"$tmp/numpy.jsonl"
     echo "round $round done, load $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 

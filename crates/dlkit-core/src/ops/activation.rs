@@ -1,6 +1,6 @@
 //! Activations: sigmoid, tanh, ReLU, leaky ReLU.
 
-use super::elementwise::map_op;
+use super::elementwise::{map, map_op};
 use crate::tensor::Tensor;
 use crate::with_dtype;
 
@@ -30,14 +30,17 @@ impl Tensor {
 
     /// `x` where x > 0, else `slope * x`; d/dx = 1 or `slope`.
     pub fn leaky_relu(&self, slope: f64) -> Tensor {
-        let out = map_op!(self, |x| if x > T::zero() { x } else { x * T::of(slope) });
+        // The slope is converted once, outside the loops, so that the selects vectorise.
+        let out = with_dtype!(self.dtype(), T => {
+            let s = T::of(slope);
+            map::<T>(self, move |x| if x > T::zero() { x } else { x * s })
+        });
         let x = self.detach();
         let name = if slope == 0.0 { "relu" } else { "leaky_relu" };
         out.track(name, &[self], move |_, g| {
-            let d = map_op!(&x, |v| if v > T::zero() {
-                T::one()
-            } else {
-                T::of(slope)
+            let d = with_dtype!(x.dtype(), T => {
+                let s = T::of(slope);
+                map::<T>(&x, move |v| if v > T::zero() { T::one() } else { s })
             });
             vec![Some(g.mul(&d))]
         })
