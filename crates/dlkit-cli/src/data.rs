@@ -509,16 +509,8 @@ pub fn guess_source(path: &Path) -> CliResult<(DataFormat, Source)> {
         };
         return Ok((format, src));
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let ext = name
-        .trim_end_matches(".gz")
-        .rsplit('.')
-        .next()
-        .unwrap_or("");
-    let format = match ext {
+    let name = lowercase_name(path);
+    let format = match extension(&name) {
         "h5" | "hdf5" => {
             let names = list_h5_datasets(path)?;
             src.x = Some(pick(path, &names, &["_x", "x"])?);
@@ -647,16 +639,8 @@ pub fn load_inputs(path: &Path, raw_shape: &[usize], x_name: Option<&str>) -> Cl
     if is_image(path) {
         return images_to_inputs(&[path.to_path_buf()], resize);
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let ext = name
-        .trim_end_matches(".gz")
-        .rsplit('.')
-        .next()
-        .unwrap_or("");
-    let mut x = match ext {
+    let name = lowercase_name(path);
+    let mut x = match extension(&name) {
         "h5" | "hdf5" => {
             let x_name = match x_name {
                 Some(n) => n.to_string(),
@@ -689,6 +673,21 @@ pub fn load_inputs(path: &Path, raw_shape: &[usize], x_name: Option<&str>) -> Cl
         x,
         names: (0..m).map(|i| i.to_string()).collect(),
     })
+}
+
+/// The file's name in lowercase.
+fn lowercase_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
+}
+
+/// A file name's extension under a `.gz` (`train.csv.gz` gives `csv`).
+fn extension(name: &str) -> &str {
+    name.trim_end_matches(".gz")
+        .rsplit('.')
+        .next()
+        .unwrap_or("")
 }
 
 fn is_image(path: &Path) -> bool {

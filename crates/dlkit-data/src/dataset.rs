@@ -92,13 +92,7 @@ impl Labels {
         let Labels::Classes { indices, names } = self else {
             return None;
         };
-        let mut counts = vec![0; names.len()];
-        for &k in indices {
-            if let Some(c) = counts.get_mut(k) {
-                *c += 1;
-            }
-        }
-        Some(counts)
+        Some(count_classes(indices, names.len()))
     }
 
     /// The labels of examples `indices`, in that order (repeats allowed).
@@ -271,6 +265,17 @@ pub(crate) fn invalid(context: &str, detail: impl Into<String>) -> Error {
         context: context.to_string(),
         detail: detail.into(),
     }
+}
+
+/// How many of `labels` are each class `0..classes` (labels out of range are not counted).
+pub(crate) fn count_classes(labels: &[usize], classes: usize) -> Vec<usize> {
+    let mut counts = vec![0; classes];
+    for &k in labels {
+        if let Some(c) = counts.get_mut(k) {
+            *c += 1;
+        }
+    }
+    counts
 }
 
 fn check_indices(context: &str, indices: &[usize], m: usize) -> Result<()> {

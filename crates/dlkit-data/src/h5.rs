@@ -242,13 +242,7 @@ impl LabeledImages {
 
     /// How many examples each class has, indexed by label.
     pub fn class_counts(&self) -> Vec<usize> {
-        let mut counts = vec![0; self.classes.len()];
-        for &l in &self.y {
-            if let Some(c) = counts.get_mut(l) {
-                *c += 1;
-            }
-        }
-        counts
+        crate::dataset::count_classes(&self.y, self.classes.len())
     }
 }
 

@@ -909,35 +909,7 @@ pub(crate) mod tests {
             (1, 1),
             Padding2d::same(9, 8, (3, 3), (1, 1)),
         );
-        let [x, w, b, dy] = inputs(&g);
-        let f = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
-        let back = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
-        let mut y = vec![0f32; dy.len()];
-        conv2d_forward(&g, &f(&x), &f(&w), Some(&f(&b)), &mut y);
-        assert_close(
-            "y f32",
-            &back(&y),
-            &naive_forward(&g, &x, &w, Some(&b)),
-            1e-5,
-        );
-        let (mut dx, mut dw, mut db) = (
-            vec![0f32; x.len()],
-            vec![0f32; w.len()],
-            vec![0f32; g.c_out],
-        );
-        conv2d_backward(
-            &g,
-            &f(&x),
-            &f(&w),
-            &f(&dy),
-            Some(&mut dx),
-            Some(&mut dw),
-            Some(&mut db),
-        );
-        let [wdx, wdw, wdb] = naive_backward(&g, &x, &w, &dy);
-        assert_close("dx f32", &back(&dx), &wdx, 1e-5);
-        assert_close("dw f32", &back(&dw), &wdw, 1e-4);
-        assert_close("db f32", &back(&db), &wdb, 1e-4);
+        assert_f32_matches_f64_reference(&g);
     }
 
     #[test]
@@ -953,15 +925,20 @@ pub(crate) mod tests {
             Padding2d::same(9, 10, (3, 3), (1, 1)),
         );
         assert!(Plan::new(&g).winograd);
-        let [x, w, b, dy] = inputs(&g);
+        assert_f32_matches_f64_reference(&g);
+    }
+
+    /// The f32 forward and backward against the f64 naive reference on `g`.
+    fn assert_f32_matches_f64_reference(g: &Conv2dGeometry) {
+        let [x, w, b, dy] = inputs(g);
         let f = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
         let back = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
         let mut y = vec![0f32; dy.len()];
-        conv2d_forward(&g, &f(&x), &f(&w), Some(&f(&b)), &mut y);
+        conv2d_forward(g, &f(&x), &f(&w), Some(&f(&b)), &mut y);
         assert_close(
             "y f32",
             &back(&y),
-            &naive_forward(&g, &x, &w, Some(&b)),
+            &naive_forward(g, &x, &w, Some(&b)),
             1e-5,
         );
         let (mut dx, mut dw, mut db) = (
@@ -970,7 +947,7 @@ pub(crate) mod tests {
             vec![0f32; g.c_out],
         );
         conv2d_backward(
-            &g,
+            g,
             &f(&x),
             &f(&w),
             &f(&dy),
@@ -978,7 +955,7 @@ pub(crate) mod tests {
             Some(&mut dw),
             Some(&mut db),
         );
-        let [wdx, wdw, wdb] = naive_backward(&g, &x, &w, &dy);
+        let [wdx, wdw, wdb] = naive_backward(g, &x, &w, &dy);
         assert_close("dx f32", &back(&dx), &wdx, 1e-5);
         assert_close("dw f32", &back(&dw), &wdw, 1e-4);
         assert_close("db f32", &back(&db), &wdb, 1e-4);
