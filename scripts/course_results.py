@@ -72,23 +72,23 @@ ROWS = [
 # Explanations of the figures that differ from the course's, from the measurements they cite.
 NOTES = """## Notes on the figures
 
-- **Row 8, the seeds at 16.7%.** Two of the five seeds end at chance (one class for every
-  image, cost ln 6 = 1.7918 from the second epoch on): every unit of a hidden layer died. The
+- **Row 8, seeds at 16.7%.** A seed at 16.7% ended at chance (one class for every image,
+  cost ln 6 = 1.7918 from the second epoch on): every unit of a hidden layer died. The
   recipe does this, not dlkit: its inputs are all positive and alike, so a first-layer unit's
   pre-activation has nearly the same sign on every image, and Adam moves each of its 12288
   weights by about lr per step whatever the gradient's size, so a few dozen steps can push
   every unit of a layer below zero on every image. Over 30 seeds and 5 epochs, an independent
   NumPy implementation of the recipe (`scripts/signs_dying_relu.py`) dies on 6 seeds, and
   dlkit (`--seed 1` to `--seed 30` with `epochs = 5`) ends 6 runs at a cost of ln 6. The runs
-  that live reach 74% to 89% test, above the course's 72%: the same 1080 training images
-  (decoded from the JPEG folders, not read from `train_signs.h5`) from other initial weights
-  than TensorFlow's seed-1 stream.
-- **Row 6, dropout at 92.5% against the course's 95%.** The course's
-  `forward_propagation_with_dropout` calls `np.random.seed(1)` on every call, so it drops the same units on every one of its
-  30000 iterations: a fixed thinned network, not dropout. dlkit draws fresh masks on each
-  iteration (inverted dropout as published); over five seeds it reaches 93% to 94%, above no
-  regularisation (90.5% to 93.5%) on average.
-- **Row 5, random x10.** The spread (65% to 87%) is the point the course makes: weights of
+  that live end above the course's 72%: the same 1080 training images (decoded from the
+  JPEG folders, not read from `train_signs.h5`) from other initial weights than
+  TensorFlow's seed-1 stream.
+- **Row 6, dropout below the course's 95%.** The course's
+  `forward_propagation_with_dropout` calls `np.random.seed(1)` on every call, so it drops
+  the same units on every one of its 30000 iterations: a fixed thinned network, not
+  dropout. dlkit draws fresh masks on each iteration (inverted dropout as published);
+  compare the *5 seeds* column with no regularisation's.
+- **Row 5, random x10.** The wide spread over seeds is the point the course makes: weights of
   scale 10 saturate the sigmoid output and the run depends on where it starts.
 """
 

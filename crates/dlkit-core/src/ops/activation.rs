@@ -1,6 +1,6 @@
 //! Activations: sigmoid, tanh, ReLU, leaky ReLU.
 
-use super::elementwise::{map, map_op};
+use super::elementwise::{map, map_op, zip};
 use crate::tensor::Tensor;
 use crate::with_dtype;
 
@@ -38,11 +38,13 @@ impl Tensor {
         let x = self.detach();
         let name = if slope == 0.0 { "relu" } else { "leaky_relu" };
         out.track(name, &[self], move |_, g| {
-            let d = with_dtype!(x.dtype(), T => {
+            // dx = g where x > 0, else g·slope, in one pass without a mask tensor (backward
+            // runs untracked, so an untracked zip loses nothing against `g.mul(mask)`).
+            let dx = with_dtype!(x.dtype(), T => {
                 let s = T::of(slope);
-                map::<T>(&x, move |v| if v > T::zero() { T::one() } else { s })
+                zip::<T>(name, g, &x, move |g, v| if v > T::zero() { g } else { g * s })
             });
-            vec![Some(g.mul(&d))]
+            vec![Some(dx.expect("the gradient has the input's shape"))]
         })
     }
 }
