@@ -42,8 +42,8 @@ impl Module for ForgetfulRelu {
     }
 
     /// Saved as the ReLU it means to be.
-    fn spec(&self) -> LayerSpec {
-        LayerSpec::Relu
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Relu)
     }
 }
 

@@ -240,8 +240,15 @@ pub fn save_with(
     let tensors = named_tensors(model);
     let dtype = tensors.first().map_or(DType::F32, |t| t.tensor.dtype());
     let layers = match model.spec() {
-        LayerSpec::Sequential { layers } => layers,
-        other => vec![other],
+        Some(LayerSpec::Sequential { layers }) => layers,
+        Some(other) => vec![other],
+        None => {
+            return Err(Error::file(
+                &paths.description,
+                "cannot save: a layer of the model has no spec (it was built in code only); \
+                 save its weights with save_weights instead",
+            ))
+        }
     };
 
     // The description must rebuild this very model, or the save could not be loaded.

@@ -574,7 +574,7 @@ fn conv2d_builds_hwio_filters_with_the_right_scale() {
     ] {
         let mut ctx = BuildContext::new(DType::F32, 0, Init::He);
         let (built, _) = spec.build(&mut ctx, &[6, 6, 3]).unwrap();
-        assert_eq!(built.spec(), spec);
+        assert_eq!(built.spec(), Some(spec));
     }
 }
 
@@ -727,7 +727,7 @@ fn inception_names_and_concatenates_in_branch_order() {
         "parameter names and shapes"
     );
     // Branch 0's channels come first: they equal the first branch run alone.
-    let LayerSpec::Inception(InceptionSpec { branches }) = model.layers()[0].spec() else {
+    let Some(LayerSpec::Inception(InceptionSpec { branches })) = model.layers()[0].spec() else {
         unreachable!()
     };
     let mut ctx = BuildContext::new(DType::F64, 1, Init::He);

@@ -441,7 +441,7 @@ fn specs_have_defaults_and_round_trip() {
         );
         let mut ctx = BuildContext::new(DType::F32, 0, Init::He);
         let (built, _) = spec.build(&mut ctx, &[4]).unwrap();
-        assert_eq!(built.spec(), spec);
+        assert_eq!(built.spec(), Some(spec));
     }
     let e = serde_json::from_str::<LayerSpec>(r#"{"type": "batch_norm", "eps": 0.1}"#)
         .unwrap_err()

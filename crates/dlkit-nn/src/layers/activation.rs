@@ -25,14 +25,9 @@ impl Activation {
             Activation::Softmax => x.try_softmax(-1)?,
         })
     }
-}
 
-impl Module for Activation {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.apply(x)
-    }
-
-    fn spec(&self) -> LayerSpec {
+    /// The layer description of this activation (`{ type = "relu" }`).
+    pub fn layer_spec(&self) -> LayerSpec {
         match *self {
             Activation::Sigmoid => LayerSpec::Sigmoid,
             Activation::Tanh => LayerSpec::Tanh,
@@ -40,5 +35,15 @@ impl Module for Activation {
             Activation::LeakyRelu { slope } => LayerSpec::LeakyRelu { slope },
             Activation::Softmax => LayerSpec::Softmax,
         }
+    }
+}
+
+impl Module for Activation {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.apply(x)
+    }
+
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(self.layer_spec())
     }
 }

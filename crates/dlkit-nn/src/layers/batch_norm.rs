@@ -238,23 +238,23 @@ impl Module for BatchNorm {
         Ok(y)
     }
 
-    fn parameters(&self) -> Vec<Param> {
+    fn own_parameters(&self) -> Vec<Param> {
         vec![self.gamma.clone(), self.beta.clone()]
     }
 
-    fn buffers(&self) -> Vec<(String, Tensor)> {
+    fn own_buffers(&self) -> Vec<(String, Tensor)> {
         vec![
             ("running_mean".into(), self.running_mean.clone()),
             ("running_var".into(), self.running_var.clone()),
         ]
     }
 
-    fn set_training(&mut self, training: bool) {
+    fn set_own_training(&mut self, training: bool) {
         self.training = training;
     }
 
-    fn spec(&self) -> LayerSpec {
-        LayerSpec::BatchNorm(self.spec.clone())
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::BatchNorm(self.spec.clone()))
     }
 }
 

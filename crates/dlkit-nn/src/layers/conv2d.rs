@@ -504,21 +504,21 @@ impl Module for Conv2d {
         )?)
     }
 
-    fn parameters(&self) -> Vec<Param> {
+    fn own_parameters(&self) -> Vec<Param> {
         std::iter::once(self.weight.clone())
             .chain(self.bias.clone())
             .collect()
     }
 
-    fn spec(&self) -> LayerSpec {
+    fn spec(&self) -> Option<LayerSpec> {
         let s = self.weight.tensor.shape();
-        LayerSpec::Conv2d(Conv2dSpec {
+        Some(LayerSpec::Conv2d(Conv2dSpec {
             filters: s[3],
             kernel: [s[0], s[1]],
             stride: self.stride,
             padding: self.padding,
             bias: self.bias.is_some(),
             init: self.init,
-        })
+        }))
     }
 }

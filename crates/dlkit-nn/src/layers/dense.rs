@@ -102,17 +102,17 @@ impl Module for Dense {
         })
     }
 
-    fn parameters(&self) -> Vec<Param> {
+    fn own_parameters(&self) -> Vec<Param> {
         std::iter::once(self.weight.clone())
             .chain(self.bias.clone())
             .collect()
     }
 
-    fn spec(&self) -> LayerSpec {
-        LayerSpec::Dense(DenseSpec {
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Dense(DenseSpec {
             units: self.weight.tensor.shape()[0],
             bias: self.bias.is_some(),
             init: self.init,
-        })
+        }))
     }
 }

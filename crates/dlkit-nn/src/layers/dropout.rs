@@ -127,19 +127,19 @@ impl Module for Dropout {
         Ok(x.try_mul(&scaled)?)
     }
 
-    fn reseed(&self, seed: u64) {
+    fn own_reseed(&self, seed: u64) {
         *self.rng.lock() = Rng::new(seed);
     }
 
-    fn set_training(&mut self, training: bool) {
+    fn set_own_training(&mut self, training: bool) {
         self.training = training;
     }
 
-    fn spec(&self) -> LayerSpec {
-        LayerSpec::Dropout(DropoutSpec {
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Dropout(DropoutSpec {
             keep_prob: self.keep_prob,
             seed: self.explicit_seed,
-        })
+        }))
     }
 }
 

@@ -14,7 +14,7 @@ impl Module for Flatten {
         Ok(x.flatten_from1())
     }
 
-    fn spec(&self) -> LayerSpec {
-        LayerSpec::Flatten
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Flatten)
     }
 }

@@ -38,7 +38,7 @@ impl Module for GlobalAvgPool {
         Ok(x.try_global_avg_pool2d()?)
     }
 
-    fn spec(&self) -> LayerSpec {
-        LayerSpec::GlobalAvgPool(GlobalAvgPoolSpec {})
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::GlobalAvgPool(GlobalAvgPoolSpec {}))
     }
 }

@@ -23,9 +23,8 @@ use crate::error::{Error, Result};
 use crate::layers::conv2d::{Conv2dSpec, PaddingSpec};
 use crate::layers::pool::Pool2dSpec;
 use crate::layers::residual::layer_specs;
-use crate::layers::sequential::{child_seed, Sequential};
+use crate::layers::sequential::Sequential;
 use crate::module::Module;
-use crate::param::Param;
 use crate::spec::{BuildContext, Built, LayerSpec};
 use dlkit_core::Tensor;
 use serde::{Deserialize, Serialize};
@@ -145,46 +144,27 @@ impl Module for Inception {
         Ok(Tensor::try_concat(&refs, -1)?)
     }
 
-    fn parameters(&self) -> Vec<Param> {
-        self.branches
-            .iter()
-            .enumerate()
-            .flat_map(|(b, seq)| {
-                seq.parameters()
-                    .into_iter()
-                    .map(move |p| p.prefixed(&format!("branches.{b}")))
-            })
+    /// Branch `b` is named `"branches.b"`.
+    fn children(&self) -> Vec<(String, &dyn Module)> {
+        let named = self.branches.iter().enumerate();
+        named
+            .map(|(b, seq)| (format!("branches.{b}"), seq as &dyn Module))
             .collect()
     }
 
-    fn buffers(&self) -> Vec<(String, Tensor)> {
-        self.branches
-            .iter()
-            .enumerate()
-            .flat_map(|(b, seq)| {
-                seq.buffers()
-                    .into_iter()
-                    .map(move |(n, t)| (format!("branches.{b}.{n}"), t))
-            })
+    fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
+        let named = self.branches.iter_mut().enumerate();
+        named
+            .map(|(b, seq)| (format!("branches.{b}"), seq as &mut dyn Module))
             .collect()
     }
 
-    fn set_training(&mut self, training: bool) {
-        self.branches
-            .iter_mut()
-            .for_each(|b| b.set_training(training));
-    }
-
-    /// Branch `b` gets `child_seed(seed, b)`.
-    fn reseed(&self, seed: u64) {
-        for (b, branch) in self.branches.iter().enumerate() {
-            branch.reseed(child_seed(seed, b));
-        }
-    }
-
-    fn spec(&self) -> LayerSpec {
-        LayerSpec::Inception(InceptionSpec {
-            branches: self.branches.iter().map(layer_specs).collect(),
-        })
+    fn spec(&self) -> Option<LayerSpec> {
+        let branches = self
+            .branches
+            .iter()
+            .map(layer_specs)
+            .collect::<Option<_>>()?;
+        Some(LayerSpec::Inception(InceptionSpec { branches }))
     }
 }

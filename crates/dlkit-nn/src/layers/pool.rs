@@ -159,10 +159,10 @@ impl Module for Pool2d {
         })
     }
 
-    fn spec(&self) -> LayerSpec {
-        match self.kind {
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(match self.kind {
             PoolKind::Max => LayerSpec::MaxPool2d(self.spec.clone()),
             PoolKind::Avg => LayerSpec::AvgPool2d(self.spec.clone()),
-        }
+        })
     }
 }

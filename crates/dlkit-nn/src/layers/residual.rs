@@ -33,9 +33,8 @@ use crate::error::{Error, Result};
 use crate::layers::activation::Activation;
 use crate::layers::batch_norm::BatchNormSpec;
 use crate::layers::conv2d::{Conv2dSpec, PaddingSpec};
-use crate::layers::sequential::{child_seed, Sequential};
+use crate::layers::sequential::Sequential;
 use crate::module::Module;
-use crate::param::Param;
 use crate::spec::{BuildContext, Built, LayerSpec};
 use dlkit_core::Tensor;
 use serde::{Deserialize, Serialize};
@@ -146,23 +145,13 @@ mod activation_serde {
     pub fn serialize<S: Serializer>(a: &Option<Activation>, s: S) -> Result<S::Ok, S::Error> {
         match a {
             None => s.serialize_str("none"),
-            Some(a @ Activation::LeakyRelu { .. }) => a.spec_of().serialize(s),
-            Some(a) => s.serialize_str(a.spec_of().kind()),
+            Some(a @ Activation::LeakyRelu { .. }) => a.layer_spec().serialize(s),
+            Some(a) => s.serialize_str(a.layer_spec().kind()),
         }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Activation>, D::Error> {
         d.deserialize_any(V)
-    }
-
-    trait SpecOf {
-        fn spec_of(&self) -> LayerSpec;
-    }
-
-    impl SpecOf for Activation {
-        fn spec_of(&self) -> LayerSpec {
-            crate::module::Module::spec(self)
-        }
     }
 
     fn not_activation<E: de::Error>(name: &str) -> E {
@@ -341,8 +330,8 @@ fn projection(filters: usize, stride: usize) -> Vec<LayerSpec> {
     vec![conv(filters, 1, stride, PaddingSpec::Valid), bn()]
 }
 
-/// The layers of a built chain, as specs.
-pub(crate) fn layer_specs(seq: &Sequential) -> Vec<LayerSpec> {
+/// The layers of a built chain, as specs (`None` when a layer has none).
+pub(crate) fn layer_specs(seq: &Sequential) -> Option<Vec<LayerSpec>> {
     seq.layers().iter().map(|l| l.spec()).collect()
 }
 
@@ -370,40 +359,26 @@ impl Module for Residual {
         }
     }
 
-    fn parameters(&self) -> Vec<Param> {
-        let main = self
-            .main
-            .parameters()
-            .into_iter()
-            .map(|p| p.prefixed("main"));
-        let short = self.shortcut.parameters().into_iter();
-        main.chain(short.map(|p| p.prefixed("shortcut"))).collect()
+    /// The main branch is named `"main"`, the shortcut `"shortcut"`.
+    fn children(&self) -> Vec<(String, &dyn Module)> {
+        vec![
+            ("main".into(), &self.main as &dyn Module),
+            ("shortcut".into(), &self.shortcut),
+        ]
     }
 
-    fn buffers(&self) -> Vec<(String, Tensor)> {
-        let main = self.main.buffers().into_iter();
-        let short = self.shortcut.buffers().into_iter();
-        main.map(|(n, t)| (format!("main.{n}"), t))
-            .chain(short.map(|(n, t)| (format!("shortcut.{n}"), t)))
-            .collect()
+    fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
+        vec![
+            ("main".into(), &mut self.main as &mut dyn Module),
+            ("shortcut".into(), &mut self.shortcut),
+        ]
     }
 
-    fn set_training(&mut self, training: bool) {
-        self.main.set_training(training);
-        self.shortcut.set_training(training);
-    }
-
-    /// The main branch gets `child_seed(seed, 0)`, the shortcut `child_seed(seed, 1)`.
-    fn reseed(&self, seed: u64) {
-        self.main.reseed(child_seed(seed, 0));
-        self.shortcut.reseed(child_seed(seed, 1));
-    }
-
-    fn spec(&self) -> LayerSpec {
-        LayerSpec::Residual(ResidualSpec {
-            main: layer_specs(&self.main),
-            shortcut: layer_specs(&self.shortcut),
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Residual(ResidualSpec {
+            main: layer_specs(&self.main)?,
+            shortcut: layer_specs(&self.shortcut)?,
             activation: self.activation,
-        })
+        }))
     }
 }

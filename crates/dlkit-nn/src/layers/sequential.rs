@@ -2,8 +2,8 @@
 
 use crate::error::{Error, Result};
 use crate::layers::activation::Activation;
+pub use crate::module::child_seed;
 use crate::module::Module;
-use crate::param::Param;
 use crate::spec::{BuildContext, LayerSpec};
 use dlkit_core::Tensor;
 
@@ -74,7 +74,7 @@ impl Sequential {
     pub fn output_activation(&self) -> Option<Activation> {
         self.layers
             .last()
-            .and_then(|l| l.spec().activation())
+            .and_then(|l| l.spec()?.activation())
             .filter(|a| matches!(a, Activation::Sigmoid | Activation::Softmax))
     }
 
@@ -93,55 +93,26 @@ impl Module for Sequential {
         self.layers.iter().try_fold(x.clone(), |h, l| l.forward(&h))
     }
 
-    fn parameters(&self) -> Vec<Param> {
-        self.layers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, l)| {
-                l.parameters()
-                    .into_iter()
-                    .map(move |p| p.prefixed(&i.to_string()))
-            })
+    /// Layer `i` is named `"i"`.
+    fn children(&self) -> Vec<(String, &dyn Module)> {
+        let named = self.layers.iter().enumerate();
+        named.map(|(i, l)| (i.to_string(), l.as_ref())).collect()
+    }
+
+    fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
+        let named = self.layers.iter_mut().enumerate();
+        named
+            .map(|(i, l)| (i.to_string(), l.as_mut() as &mut dyn Module))
             .collect()
     }
 
-    fn buffers(&self) -> Vec<(String, Tensor)> {
-        self.layers
+    /// The layers' specs; `None` when a layer has none.
+    fn spec(&self) -> Option<LayerSpec> {
+        let layers = self
+            .layers
             .iter()
-            .enumerate()
-            .flat_map(|(i, l)| {
-                l.buffers()
-                    .into_iter()
-                    .map(move |(n, t)| (format!("{i}.{n}"), t))
-            })
-            .collect()
+            .map(|l| l.spec())
+            .collect::<Option<_>>()?;
+        Some(LayerSpec::Sequential { layers })
     }
-
-    fn set_training(&mut self, training: bool) {
-        self.layers
-            .iter_mut()
-            .for_each(|l| l.set_training(training));
-    }
-
-    /// Layer `i` gets `child_seed(seed, i)`.
-    fn reseed(&self, seed: u64) {
-        for (i, l) in self.layers.iter().enumerate() {
-            l.reseed(child_seed(seed, i));
-        }
-    }
-
-    fn spec(&self) -> LayerSpec {
-        LayerSpec::Sequential {
-            layers: self.layers.iter().map(|l| l.spec()).collect(),
-        }
-    }
-}
-
-/// A seed for child `index` of a container, mixed so that neighbours' streams differ
-/// (SplitMix64's finaliser).
-pub fn child_seed(seed: u64, index: usize) -> u64 {
-    let mut z = seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
