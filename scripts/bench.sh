@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # The BENCHMARKS.md workloads: dlkit (`cargo bench -p dlkit-benches`) against NumPy
-# (`scripts/bench_numpy.py`, OpenBLAS), in the same run, with 1 thread and 2, and the ratio
-# NumPy time / dlkit time per case (above 1: dlkit faster).
+# (`scripts/bench_numpy.py`, OpenBLAS) and PyTorch (`scripts/bench_torch.py`, CPU build), in
+# the same run, with 1 thread and 2, and the ratio peer time / dlkit time per case (above 1:
+# dlkit faster), one table per peer.
 #
-#   bash scripts/bench.sh                      # every workload both sides implement
+#   bash scripts/bench.sh                      # W1 to W8 (NumPy has no W4, W5)
 #   bash scripts/bench.sh W7 W8                # some workloads (ids or names: conv3x3, ...)
-#   bash scripts/bench.sh W6 --reps 7          # options go to both benchmarks
-#   ROUNDS=3 bash scripts/bench.sh W1 W2 W3    # alternate dlkit and NumPy 3 times
+#   bash scripts/bench.sh W6 --reps 7          # options go to every side
+#   ROUNDS=3 bash scripts/bench.sh W1 W2 W3    # alternate the sides 3 times
 #   bash scripts/bench.sh W1 --full            # whole schedules instead of a fraction x10
+#   TORCH_PYTHON=venv/bin/python bash scripts/bench.sh W4 W5   # PyTorch from a virtualenv
 #
-# Options (both sides): --threads 1,2  --reps N  --min-time-ms N  --full.
+# Options (every side): --threads 1,2  --reps N  --min-time-ms N  --full.
+#
+# PyTorch is never a dependency: the PyTorch side runs when $TORCH_PYTHON (default python3)
+# imports torch, and is skipped with a note otherwise (install the CPU build by hand:
+# `python3 -m venv DIR && DIR/bin/pip install torch`). NO_NUMPY=1 or NO_TORCH=1 skips a side.
 #
 # On a shared machine a burst of someone else's work can halve a 2-thread figure. With
-# ROUNDS > 1 the two sides alternate, each keeps its best median over the rounds, and the
+# ROUNDS > 1 the sides alternate, each keeps its best median over the rounds, and the
 # table adds the range over the rounds. With IDLE=90 each side first waits (up to
 # IDLE_TIMEOUT seconds, default 600) until the CPUs were at least 90% idle over 2 seconds.
 #
@@ -40,7 +46,7 @@ while (($#)); do
     esac
 done
 if ((${#workloads[@]} == 0)); then
-    workloads=(W1 W2 W3 W6 W7 W8)
+    workloads=(W1 W2 W3 W4 W5 W6 W7 W8)
 fi
 tmp=${OUT_DIR:-$(mktemp -d)}
 mkdir -p "$tmp"
@@ -57,6 +63,17 @@ fi
 # On a CPU without AVX-512 both sides run AVX2 kernels: NumPy's may then be compared too.
 numpy_options=()
 grep -qw avx512f /proc/cpuinfo || numpy_options=(--allow-avx2)
+torch_python=${TORCH_PYTHON:-python3}
+run_numpy=$([[ -z "${NO_NUMPY:-}" ]] && echo yes || echo no)
+run_torch=no
+if [[ -z "${NO_TORCH:-}" ]]; then
+    if "$torch_python" -c 'import torch' 2>/dev/null; then
+        run_torch=yes
+    else
+        echo "torch:     $torch_python cannot import torch; the PyTorch side is skipped" >&2
+    fi
+fi
+echo "peers:     numpy $run_numpy, torch $run_torch"
 echo "workloads: ${workloads[*]}  options: ${options[*]:-(defaults)}"
 echo "load:      $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -95,12 +112,23 @@ for round in $(seq "${ROUNDS:-1}"); do
     wait_idle "dlkit, round $round"
     cargo bench -q -p dlkit-benches --bench workloads -- "${workloads[@]}" --json \
         ${options[@]+"${options[@]}"} >>"$tmp/dlkit.jsonl"
-    wait_idle "numpy, round $round"
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench_numpy.py --json \
-        "${workloads[@]}" ${options[@]+"${options[@]}"} \
-        ${numpy_options[@]+"${numpy_options[@]}"} >>"$tmp/numpy.jsonl"
+    if [[ $run_numpy == yes ]]; then
+        wait_idle "numpy, round $round"
+        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench_numpy.py --json \
+            "${workloads[@]}" ${options[@]+"${options[@]}"} \
+            ${numpy_options[@]+"${numpy_options[@]}"} >>"$tmp/numpy.jsonl"
+    fi
+    if [[ $run_torch == yes ]]; then
+        wait_idle "torch, round $round"
+        "$torch_python" scripts/bench_torch.py --json "${workloads[@]}" \
+            ${options[@]+"${options[@]}"} >>"$tmp/torch.jsonl"
+    fi
     echo "round $round done, load $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 
-echo
-python3 scripts/bench_compare.py "$tmp/dlkit.jsonl" "$tmp/numpy.jsonl"
+for peer in numpy torch; do
+    if [[ -s "$tmp/$peer.jsonl" ]]; then
+        echo
+        python3 scripts/bench_compare.py "$tmp/dlkit.jsonl" "$tmp/$peer.jsonl"
+    fi
+done

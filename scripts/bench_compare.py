@@ -11,7 +11,7 @@ epoch) and the figure itself under the workload's key (`s`, `examples_per_s`, `g
 
 Then, per workload, a Markdown table with one row per case and thread count: the peer's
 figure, then each dlkit variant's, each followed by the ratio peer time / dlkit time (above
-1 means dlkit is faster). Notes of fractions timed and scaled (W1, W2, W3) follow the table.
+1 means dlkit is faster). Notes of fractions timed and scaled (W1 to W5) follow the table.
 
 A file may hold several rounds of the same cases (bench.sh's ROUNDS): each side then keeps
 its best median, the round least disturbed by other work on the machine, and the cells add
@@ -27,6 +27,8 @@ FIGURES = {
     "W1": ("s", "s / 2000 it", "{:.3f}", False),
     "W2": ("s", "s / 2500 it", "{:.2f}", False),
     "W3": ("examples_per_s", "examples/s", "{:,.0f}", True),
+    "W4": ("s", "s / 10 epochs", "{:.2f}", False),
+    "W5": ("images_per_s", "images/s", "{:,.0f}", True),
     "W6": ("gflops", "GFLOP/s", "{:.1f}", True),
     "W7": ("ms", "ms", "{:.1f}", False),
     "W8": ("us", "us", "{:,.1f}", False),

@@ -4,7 +4,8 @@
 //! Two cases: `fwd` (the forward alone) and `fwd+bwd` (forward, then the gradients of the
 //! input, the filters and the bias); milliseconds per call. Two variants each:
 //!
-//! - `kernel`: `kernels::conv::conv2d_forward` / `conv2d_backward` on preallocated buffers,
+//! - `kernel`: `kernels::conv::conv2d_forward`, then `conv2d_backward_data` and
+//!   `conv2d_backward_filter`, on preallocated buffers,
 //!   the backward from a fixed random `dy` (what NumPy's im2col code is given);
 //! - `tensor`: `Tensor::conv2d` with autograd. The forward runs on tensors without gradients;
 //!   `fwd+bwd` marks input, filters and bias `with_grad`, and back-propagates from
@@ -13,7 +14,10 @@
 //!   gradients before each call.
 
 use crate::{time, BenchError, Figure, Measurement, Settings, Timing};
-use dlkit_core::kernels::conv::{conv2d_backward, conv2d_forward, Conv2dGeometry, Padding2d};
+use dlkit_core::kernels::conv::{
+    conv2d_backward_data, conv2d_backward_filter, conv2d_forward, Conv2dGeometry,
+};
+use dlkit_core::kernels::window::WindowParams;
 use dlkit_core::{Padding, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -48,8 +52,7 @@ pub fn run_case(
         kh: 3,
         kw: 3,
         c_out,
-        stride: (1, 1),
-        pad: Padding2d::same(h, w, (3, 3), (1, 1)),
+        params: WindowParams::new((1, 1), Padding::Same),
     };
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let x = uniform(g.x_len(), &mut rng);
@@ -71,15 +74,8 @@ pub fn run_case(
     let kernel_fwd = time(settings, || conv2d_forward(&g, &x, &wt, Some(&b), &mut y));
     let kernel_both = time(settings, || {
         conv2d_forward(&g, &x, &wt, Some(&b), &mut y);
-        conv2d_backward(
-            &g,
-            &x,
-            &wt,
-            &dy,
-            Some(&mut dx),
-            Some(&mut dw),
-            Some(&mut db),
-        );
+        conv2d_backward_data(&g, &wt, &dy, &mut dx);
+        conv2d_backward_filter(&g, &x, &dy, Some(&mut dw), Some(&mut db));
     });
     let want_db: Vec<f64> = (0..c_out)
         .map(|o| dy.iter().skip(o).step_by(c_out).map(|&v| v as f64).sum())

@@ -11,19 +11,19 @@
 //!   ([`Settings::min_rep_time`]); the figure is the time per call;
 //! - the median of at least 5 repetitions is reported, with the min and max beside it.
 //!
-//! Training workloads whose whole schedule lasts seconds (W1, W2, and W3's epoch) are timed by
+//! Training workloads whose whole schedule lasts seconds (W1, W2, W3's epoch, W4, W5) are timed by
 //! [`time_long`] on a fraction of the schedule (each repetition one call of that fraction,
 //! after one untimed warm-up call) and scaled to the whole: [`Measurement::scale`] and
 //! [`Measurement::note`] say by how much. [`Settings::full`] times whole schedules instead.
 //!
-//! The registry holds W1, W2, W3, W6, W7 and W8; W4 and W5 are added to [`registry`] as the
-//! layers they need arrive. The `dlkit bench` subcommand (dlkit-cli) calls [`registry`] and
+//! The registry holds W1 to W8. The `dlkit bench` subcommand (dlkit-cli) calls [`registry`] and
 //! [`run_workload`] exactly as the `workloads` bench target does.
 
 use std::error::Error;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+pub mod cnn;
 pub mod conv;
 pub mod mlp;
 pub mod sgemm;
@@ -38,8 +38,8 @@ pub struct Settings {
     pub reps: usize,
     /// Shortest wall time of one repetition; fast cases repeat the call within a repetition.
     pub min_rep_time: Duration,
-    /// Time whole training schedules (2000 iterations of W1, 2500 of W2, an epoch of W3)
-    /// instead of a fraction scaled up.
+    /// Time whole training schedules (2000 iterations of W1, 2500 of W2, an epoch of W3, ten
+    /// epochs of W4, 50 steps of W5) instead of a fraction scaled up.
     pub full: bool,
 }
 
@@ -81,6 +81,16 @@ pub fn registry() -> Vec<Workload> {
             id: "W3",
             name: "mnist-mlp",
             run: mlp::run_mnist,
+        },
+        Workload {
+            id: "W4",
+            name: "signs-cnn",
+            run: cnn::run_signs,
+        },
+        Workload {
+            id: "W5",
+            name: "resnet-cifar",
+            run: cnn::run_resnet,
         },
         Workload {
             id: "W6",
@@ -377,7 +387,7 @@ mod tests {
         assert_eq!(find("SGEMM").map(|w| w.id), Some("W6"));
         assert!(find("W9").is_none());
         let ids: Vec<_> = registry().iter().map(|w| w.id).collect();
-        assert_eq!(ids, ["W1", "W2", "W3", "W6", "W7", "W8"]);
+        assert_eq!(ids, ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"]);
         assert_eq!(find("conv3x3").map(|w| w.id), Some("W7"));
     }
 }

@@ -24,7 +24,6 @@
 
 mod fixture_support;
 
-use dlkit_core::kernels::conv::Padding2d;
 use dlkit_core::{DType, Padding};
 use fixture_support::{parse_bool, parse_list, parse_pair, run_fixture, Built, Case};
 #[allow(unused_imports)]
@@ -61,10 +60,10 @@ fn axes_keepdims(c: &Case) -> (Vec<isize>, bool) {
     )
 }
 
-/// Parses `"top,bottom,left,right"`.
-fn parse_pads(s: &str) -> Padding2d {
+/// Parses `"top,bottom,left,right"` into `Padding::Explicit`.
+fn parse_pads(s: &str) -> Padding {
     match parse_list::<usize>(s)[..] {
-        [top, bottom, left, right] => Padding2d {
+        [top, bottom, left, right] => Padding::Explicit {
             top,
             bottom,
             left,
@@ -74,22 +73,12 @@ fn parse_pads(s: &str) -> Padding2d {
     }
 }
 
-/// `Padding::Explicit` with the zeros of `p`.
-fn explicit(p: Padding2d) -> Padding {
-    Padding::Explicit {
-        top: p.top,
-        bottom: p.bottom,
-        left: p.left,
-        right: p.right,
-    }
-}
-
 /// Reads the case's `padding`: `valid`, `same` or explicit `"top,bottom,left,right"`.
 fn padding(c: &Case) -> Padding {
     match c.param("padding").as_str() {
         "valid" => Padding::Valid,
         "same" => Padding::Same,
-        p => explicit(parse_pads(p)),
+        p => parse_pads(p),
     }
 }
 
@@ -108,11 +97,7 @@ fn conv2d_case(c: &Case, from_resolved: bool) -> Built {
         "{}: {padding:?} for input {hw:?}, kernel {kernel:?}, stride {stride:?}",
         c.name
     );
-    let padding = if from_resolved {
-        explicit(resolved)
-    } else {
-        padding
-    };
+    let padding = if from_resolved { resolved } else { padding };
     let out = x.conv2d(&w, Some(&b), stride, padding);
     Built::new(out, &[("x", &x), ("w", &w), ("b", &b)])
 }

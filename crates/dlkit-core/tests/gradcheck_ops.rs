@@ -728,6 +728,39 @@ fn conv2d_1x1() {
 }
 
 #[test]
+fn conv2d_backward_passes_alone() {
+    // An input without gradient (a first layer): only the backward-filter pass runs, for the
+    // filters and the bias; filters without gradient: only the backward-data pass runs.
+    // Each check gets tensors of its own, so that no other one asks for their gradients.
+    let (x, w) = (|| randn(&[2, 5, 6, 3], 370), || randn(&[3, 2, 3, 4], 371));
+    let x0 = x();
+    check_op(
+        "conv2d filters and bias only",
+        &[w(), randn(&[4], 372)],
+        373,
+        |t| x0.conv2d(&t[0], Some(&t[1]), (2, 1), pads(1, 0, 2, 1)),
+    );
+    check_op("conv2d filters only", &[w()], 374, |t| {
+        x0.conv2d(&t[0], None, (1, 1), Padding::Same)
+    });
+    let w0 = w();
+    check_op("conv2d input only", &[x()], 375, |t| {
+        t[0].conv2d(&w0, None, (2, 1), pads(1, 0, 2, 1))
+    });
+    // The gradients not asked for are not computed.
+    let (x1, w1, b1) = (x(), w().with_grad(), randn(&[4], 376).with_grad());
+    x1.conv2d(&w1, Some(&b1), (1, 1), Padding::Valid)
+        .sum_all()
+        .backward();
+    assert!(x1.grad().is_none() && w1.grad().is_some() && b1.grad().is_some());
+    let (x2, w2) = (x().with_grad(), w());
+    x2.conv2d(&w2, None, (1, 1), Padding::Valid)
+        .sum_all()
+        .backward();
+    assert!(x2.grad().is_some() && w2.grad().is_none());
+}
+
+#[test]
 fn conv2d_of_non_contiguous_views() {
     // An NCHW tensor permuted to NHWC, and filters stored OIHW permuted to HWIO.
     let x = randn(&[2, 3, 4, 5], 354);

@@ -3,63 +3,13 @@
 
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::kernels::conv::{conv2d_backward, conv2d_forward, Conv2dGeometry, Padding2d};
+use crate::kernels::conv::{
+    conv2d_backward_data, conv2d_backward_filter, conv2d_forward, Conv2dGeometry,
+};
+pub use crate::kernels::window::Padding;
+use crate::kernels::window::WindowParams;
 use crate::tensor::Tensor;
 use crate::with_dtype;
-
-/// How a convolution or pooling window is padded with zeros.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Padding {
-    /// No padding: `out = (in - k) / s + 1`.
-    #[default]
-    Valid,
-    /// TensorFlow/Keras "same": `out = ceil(in / s)`, `pad_total = max((out - 1) s + k - in, 0)`,
-    /// the smaller half on top/left.
-    Same,
-    /// Explicit zeros on each side.
-    Explicit {
-        top: usize,
-        bottom: usize,
-        left: usize,
-        right: usize,
-    },
-}
-
-impl Padding {
-    /// The same number of zeros on every side.
-    pub fn uniform(p: usize) -> Self {
-        Padding::Explicit {
-            top: p,
-            bottom: p,
-            left: p,
-            right: p,
-        }
-    }
-
-    /// The zeros on each side for an `h x w` input, a `kernel` window and a `stride`.
-    pub fn resolve(
-        self,
-        (h, w): (usize, usize),
-        kernel: (usize, usize),
-        stride: (usize, usize),
-    ) -> Padding2d {
-        match self {
-            Padding::Valid => Padding2d::VALID,
-            Padding::Same => Padding2d::same(h, w, kernel, stride),
-            Padding::Explicit {
-                top,
-                bottom,
-                left,
-                right,
-            } => Padding2d {
-                top,
-                bottom,
-                left,
-                right,
-            },
-        }
-    }
-}
 
 /// `[n, h, w, c]` of an NHWC tensor, or an error naming `op` and `what`.
 pub(crate) fn nhwc(op: &'static str, what: &str, t: &Tensor) -> Result<[usize; 4]> {
@@ -77,7 +27,8 @@ pub(crate) fn nhwc(op: &'static str, what: &str, t: &Tensor) -> Result<[usize; 4
 impl Tensor {
     /// `y[b, i, j, o] = Σ_{u, v, c} x[b, i·sh + u - pt, j·sw + v - pl, c] · w[u, v, c, o] + bias[o]`
     /// for `x` `[n, h, w, c_in]`, filters `w` `[kh, kw, c_in, c_out]`, optional `bias` `[c_out]`.
-    /// Backward: dx, dw, db from the same kernels (only those needed).
+    /// Backward: the kernels' backward-data pass for dx and backward-filter pass for dw and
+    /// db, each only when needed (no dx for an input that needs no gradient).
     pub fn try_conv2d(
         &self,
         w: &Tensor,
@@ -125,8 +76,7 @@ impl Tensor {
             kh,
             kw,
             c_out,
-            stride,
-            pad: padding.resolve((h, wd), (kh, kw), stride),
+            params: WindowParams::new(stride, padding),
         };
         let (oh, ow) = g.out_hw().map_err(|m| {
             // The kernel's message starts with its own "conv2d: "; `Error` adds the op.
@@ -190,20 +140,15 @@ fn conv_backward<T: Element>(
     let mut dx = nx.then(|| vec![T::zero(); g.x_len()]);
     let mut dw = nw.then(|| vec![T::zero(); g.w_len()]);
     let mut db = nb.then(|| vec![T::zero(); g.c_out]);
-    x.with_data(|xd: &[T]| {
-        w.with_data(|wd: &[T]| {
-            gy.with_data(|dy: &[T]| {
-                conv2d_backward(
-                    g,
-                    xd,
-                    wd,
-                    dy,
-                    dx.as_deref_mut(),
-                    dw.as_deref_mut(),
-                    db.as_deref_mut(),
-                )
-            })
-        })
+    gy.with_data(|dy: &[T]| {
+        if let Some(dx) = dx.as_deref_mut() {
+            w.with_data(|wd: &[T]| conv2d_backward_data(g, wd, dy, dx));
+        }
+        if nw || nb {
+            x.with_data(|xd: &[T]| {
+                conv2d_backward_filter(g, xd, dy, dw.as_deref_mut(), db.as_deref_mut())
+            });
+        }
     });
     (
         dx.map(|v| Tensor::from_vec_unchecked(v, x.shape())),

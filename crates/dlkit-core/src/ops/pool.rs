@@ -7,6 +7,7 @@ use crate::kernels::pool::{
     avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward,
     Pool2dGeometry,
 };
+use crate::kernels::window::WindowParams;
 use crate::tensor::Tensor;
 use crate::with_dtype;
 
@@ -29,8 +30,7 @@ impl Tensor {
             c,
             kh: window.0,
             kw: window.1,
-            stride,
-            pad: padding.resolve((h, w), window, stride),
+            params: WindowParams::new(stride, padding),
         };
         let (oh, ow) = g.out_hw().map_err(|m| {
             // The kernel's message starts with "pool2d: "; `Error` adds the op's own name.

@@ -162,8 +162,15 @@ impl PaddingSpec {
         window: [usize; 2],
         stride: [usize; 2],
     ) -> (usize, usize, usize, usize) {
-        let p = Padding::from(self).resolve((h, w), (window[0], window[1]), (stride[0], stride[1]));
-        (p.top, p.bottom, p.left, p.right)
+        match Padding::from(self).resolve((h, w), (window[0], window[1]), (stride[0], stride[1])) {
+            Padding::Explicit {
+                top,
+                bottom,
+                left,
+                right,
+            } => (top, bottom, left, right),
+            _ => unreachable!("Padding::resolve gives explicit zeros"),
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use std::ops::Range;
 
 /// Whether the geometry is one this algorithm computes (3×3, stride 1, any padding).
 pub(super) fn applies(g: &Conv2dGeometry) -> bool {
-    g.kh == 3 && g.kw == 3 && g.stride == (1, 1)
+    g.kh == 3 && g.kw == 3 && g.params.stride == (1, 1)
 }
 
 /// Whether it also pays (measured against im2col): enough channels for its 16 small gemms
@@ -167,6 +167,9 @@ struct Grid {
     tw: usize,
     /// Tile rows per chunk.
     chunk_rows: usize,
+    /// Zeros above and left of the input.
+    top: usize,
+    left: usize,
 }
 
 impl Grid {
@@ -176,6 +179,8 @@ impl Grid {
             th,
             tw,
             chunk_rows: p.per_chunk(16 * tw * g.c_in.max(g.c_out)),
+            top: p.win.top,
+            left: p.win.left,
         }
     }
 
@@ -235,14 +240,13 @@ impl Iterator for Tiles {
 
 /// The x offsets of the 4×4 input window of `tile`; `None` where it lies in the padding.
 #[inline(always)]
-fn pixels(g: &Conv2dGeometry, tile: &Tile) -> [[Option<usize>; 4]; 4] {
+fn pixels(g: &Conv2dGeometry, grid: &Grid, tile: &Tile) -> [[Option<usize>; 4]; 4] {
     let mut px = [[None; 4]; 4];
     for (i, row) in px.iter_mut().enumerate() {
         for (j, v) in row.iter_mut().enumerate() {
             let (iy, ix) = (tile.oy + i, tile.ox + j);
-            if iy >= g.pad.top && ix >= g.pad.left && iy - g.pad.top < g.h && ix - g.pad.left < g.w
-            {
-                *v = Some(((tile.b * g.h + iy - g.pad.top) * g.w + ix - g.pad.left) * g.c_in);
+            if iy >= grid.top && ix >= grid.left && iy - grid.top < g.h && ix - grid.left < g.w {
+                *v = Some(((tile.b * g.h + iy - grid.top) * g.w + ix - grid.left) * g.c_in);
             }
         }
     }
@@ -252,8 +256,8 @@ fn pixels(g: &Conv2dGeometry, tile: &Tile) -> [[Option<usize>; 4]; 4] {
 /// The rows of `tile`'s 4×4 input window: for each, the x offset of its first pixel inside the
 /// image (`None` if the row is padding), and the window columns inside the image.
 #[inline(always)]
-fn window(g: &Conv2dGeometry, tile: &Tile) -> ([Option<usize>; 4], Range<usize>) {
-    let (top, left) = (g.pad.top, g.pad.left);
+fn window(g: &Conv2dGeometry, grid: &Grid, tile: &Tile) -> ([Option<usize>; 4], Range<usize>) {
+    let (top, left) = (grid.top, grid.left);
     let j0 = left.saturating_sub(tile.ox).min(4);
     let j1 = (g.w + left).saturating_sub(tile.ox).clamp(j0, 4);
     let mut rows = [None; 4];
@@ -280,7 +284,7 @@ fn input_tiles<T: Element>(
     let c = g.c_in;
     let plane = v.len() / 16;
     for tile in grid.tiles(rows) {
-        let px = pixels(g, &tile);
+        let px = pixels(g, grid, &tile);
         let mut ins = [[zeros; 4]; 4];
         for (row, pxr) in ins.iter_mut().zip(&px) {
             for (s, o) in row.iter_mut().zip(pxr) {
@@ -361,111 +365,150 @@ fn forward_rows_body<T: Element>(
     }
 }
 
+/// `dM = A dY Aᵀ` for the tiles of `rows` into `dm` (`[16][t][c_out]`), outputs outside the
+/// image counting as zero; `zeros` holds `c_out` zeros and `tmp` `8·c_out` elements.
+#[inline(always)]
+fn output_grad_tiles<T: Element>(
+    g: &Conv2dGeometry,
+    p: &Plan,
+    grid: &Grid,
+    dy: &[T],
+    rows: Range<usize>,
+    dm: &mut [T],
+    (zeros, tmp): (&[T], &mut [T]),
+) {
+    let (co, (oh, ow)) = (g.c_out, (p.oh, p.ow));
+    let plane = dm.len() / 16;
+    for tile in grid.tiles(rows) {
+        let mut ins = [[&zeros[..co]; 2]; 2];
+        for (r, row) in ins.iter_mut().enumerate() {
+            for (s, e) in row.iter_mut().enumerate() {
+                let (oy, ox) = (tile.oy + r, tile.ox + s);
+                if oy < oh && ox < ow {
+                    *e = &dy[((tile.b * oh + oy) * ow + ox) * co..][..co];
+                }
+            }
+        }
+        transform::<T, Am, 2, 4>(&ins, (dm, tile.t * co, plane), co, tmp);
+    }
+}
+
+/// The work buffers of a backward pass over tile rows `rows`: the tile planes of `c_in` and
+/// of `c_out` channels for the largest chunk, `max(c_in, c_out)` zeros and the transform
+/// scratch.
+fn backward_buffers<T: Element>(
+    g: &Conv2dGeometry,
+    grid: &Grid,
+    rows: &Range<usize>,
+) -> [Vec<T>; 4] {
+    let cap = grid.chunk_rows.min(rows.len()) * grid.tw;
+    let wide = g.c_in.max(g.c_out);
+    [
+        vec![T::zero(); 16 * cap * g.c_in],
+        vec![T::zero(); 16 * cap * g.c_out],
+        vec![T::zero(); wide],
+        vec![T::zero(); 32 * wide],
+    ]
+}
+
 multiversion!(
-    /// The Winograd backward over images `images`: writes their `dx` (if asked; `u` is then
-    /// the transformed weights) and returns this task's partial `dU` (empty when `dw` is not
-    /// asked).
-    pub(super) fn backward_images<T: Element>(
+    /// The Winograd backward-data pass over images `images`, whose `dx` is `dx` (`u`: the
+    /// transformed weights): `dM = A dY Aᵀ`, `dV[ξ] = dM[ξ] · U[ξ]ᵀ`, `dx += B dV Bᵀ`.
+    pub(super) fn backward_data_images<T: Element>(
         g: &Conv2dGeometry,
         p: &Plan,
-        x: &[T],
-        u: Option<&[T]>,
+        u: &[T],
         dy: &[T],
         images: Range<usize>,
-        dx: Option<&mut [T]>,
-        want_dw: bool,
-    ) -> Vec<T> => backward_images_body
+        dx: &mut [T],
+    ) => backward_data_images_body
 );
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn backward_images_body<T: Element>(
+fn backward_data_images_body<T: Element>(
     g: &Conv2dGeometry,
     p: &Plan,
-    x: &[T],
-    u: Option<&[T]>,
+    u: &[T],
     dy: &[T],
     images: Range<usize>,
-    mut dx: Option<&mut [T]>,
-    want_dw: bool,
-) -> Vec<T> {
-    let (ci, co, (oh, ow)) = (g.c_in, g.c_out, (p.oh, p.ow));
-    let mut du = vec![T::zero(); if want_dw { 16 * ci * co } else { 0 }];
+    dx: &mut [T],
+) {
+    let (ci, co) = (g.c_in, g.c_out);
     let dx_base = images.start * g.h * g.w * ci;
-    let u = dx
-        .as_ref()
-        .map(|_| u.expect("winograd: dx needs the transformed weights"));
     // dx is zeroed a chunk at a time, just before the chunk adds into it (while in cache):
     // `zeroed` elements so far.
     let (row_len, mut zeroed) = (g.w * ci, 0);
-    if !want_dw && u.is_none() {
-        return du;
-    }
     let grid = Grid::new(g, p);
     let rows = images.start * grid.th..images.end * grid.th;
-    let cap = grid.chunk_rows.min(rows.len()) * grid.tw;
-    let (mut v, mut dm) = (
-        vec![T::zero(); 16 * cap * ci],
-        vec![T::zero(); 16 * cap * co],
-    );
-    let (zeros, mut scratch) = (
-        vec![T::zero(); ci.max(co)],
-        vec![T::zero(); 32 * ci.max(co)],
-    );
+    let [mut v, mut dm, zeros, mut scratch] = backward_buffers(g, &grid, &rows);
     for chunk in pieces(rows, grid.chunk_rows) {
         let t = chunk.len() * grid.tw;
         let (v, dm) = (&mut v[..16 * t * ci], &mut dm[..16 * t * co]);
-        // dM = A dY Aᵀ, outputs outside the image counting as zero.
-        for tile in grid.tiles(chunk.clone()) {
-            let mut ins = [[&zeros[..co]; 2]; 2];
-            for (r, row) in ins.iter_mut().enumerate() {
-                for (s, e) in row.iter_mut().enumerate() {
-                    let (oy, ox) = (tile.oy + r, tile.ox + s);
-                    if oy < oh && ox < ow {
-                        *e = &dy[((tile.b * oh + oy) * ow + ox) * co..][..co];
-                    }
-                }
-            }
-            transform::<T, Am, 2, 4>(&ins, (dm, tile.t * co, t * co), co, &mut scratch);
-        }
-        if want_dw {
-            input_tiles(g, &grid, x, chunk.clone(), v, (&zeros, &mut scratch));
-        }
+        output_grad_tiles(g, p, &grid, dy, chunk.clone(), dm, (&zeros, &mut scratch));
         for xi in 0..16 {
             let vx = &mut v[xi * t * ci..(xi + 1) * t * ci];
             let dmx = &dm[xi * t * co..(xi + 1) * t * co];
-            if want_dw {
-                let dux = &mut du[xi * ci * co..(xi + 1) * ci * co];
-                let (vt, b) = (MatRef::row_major_t(vx, ci), MatRef::row_major(dmx, co));
-                gemm(ci, co, t, vt, b, dux, co, true); // du starts at zero
-            }
-            if let Some(u) = u {
-                let ut = MatRef::row_major_t(&u[xi * ci * co..(xi + 1) * ci * co], co);
-                gemm(t, ci, co, MatRef::row_major(dmx, co), ut, vx, ci, false);
-            }
+            let ut = MatRef::row_major_t(&u[xi * ci * co..(xi + 1) * ci * co], co);
+            gemm(t, ci, co, MatRef::row_major(dmx, co), ut, vx, ci, false);
         }
         // dx += B dV Bᵀ over the tiles' input windows.
-        if let Some(dx) = dx.as_deref_mut() {
-            let (b, ty) = ((chunk.end - 1) / grid.th, (chunk.end - 1) % grid.th);
-            let rows = (2 * ty + 4).saturating_sub(g.pad.top).min(g.h);
-            let reach = ((b - images.start) * g.h + rows) * row_len;
-            dx[zeroed..reach.max(zeroed)].fill(T::zero());
-            zeroed = zeroed.max(reach);
-            let (dd, tmp) = scratch.split_at_mut(16 * ci);
-            for tile in grid.tiles(chunk) {
-                transform::<T, Bm, 4, 4>(&planes(v, tile.t * ci, t * ci, ci), (dd, 0, ci), ci, tmp);
-                let (starts, cols) = window(g, &tile);
-                for (i, start) in starts.into_iter().enumerate() {
-                    if let Some(o) = start {
-                        let dst = &mut dx[o - dx_base..][..cols.len() * ci];
-                        map(dst, [&dd[(4 * i + cols.start) * ci..]], |d, [s]| d + s);
-                    }
+        let (b, ty) = ((chunk.end - 1) / grid.th, (chunk.end - 1) % grid.th);
+        let rows = (2 * ty + 4).saturating_sub(grid.top).min(g.h);
+        let reach = ((b - images.start) * g.h + rows) * row_len;
+        dx[zeroed..reach.max(zeroed)].fill(T::zero());
+        zeroed = zeroed.max(reach);
+        let (dd, tmp) = scratch.split_at_mut(16 * ci);
+        for tile in grid.tiles(chunk) {
+            transform::<T, Bm, 4, 4>(&planes(v, tile.t * ci, t * ci, ci), (dd, 0, ci), ci, tmp);
+            let (starts, cols) = window(g, &grid, &tile);
+            for (i, start) in starts.into_iter().enumerate() {
+                if let Some(o) = start {
+                    let dst = &mut dx[o - dx_base..][..cols.len() * ci];
+                    map(dst, [&dd[(4 * i + cols.start) * ci..]], |d, [s]| d + s);
                 }
             }
         }
     }
-    if let Some(dx) = dx {
-        dx[zeroed..].fill(T::zero());
+    dx[zeroed..].fill(T::zero());
+}
+
+multiversion!(
+    /// The Winograd backward-filter pass over images `images`: this task's partial
+    /// `dU[ξ] = V[ξ]ᵀ · dM[ξ]` (`V = Bᵀ d B`, `dM = A dY Aᵀ`).
+    pub(super) fn backward_filter_images<T: Element>(
+        g: &Conv2dGeometry,
+        p: &Plan,
+        x: &[T],
+        dy: &[T],
+        images: Range<usize>,
+    ) -> Vec<T> => backward_filter_images_body
+);
+
+#[inline(always)]
+fn backward_filter_images_body<T: Element>(
+    g: &Conv2dGeometry,
+    p: &Plan,
+    x: &[T],
+    dy: &[T],
+    images: Range<usize>,
+) -> Vec<T> {
+    let (ci, co) = (g.c_in, g.c_out);
+    let mut du = vec![T::zero(); 16 * ci * co];
+    let grid = Grid::new(g, p);
+    let rows = images.start * grid.th..images.end * grid.th;
+    let [mut v, mut dm, zeros, mut scratch] = backward_buffers(g, &grid, &rows);
+    for chunk in pieces(rows, grid.chunk_rows) {
+        let t = chunk.len() * grid.tw;
+        let (v, dm) = (&mut v[..16 * t * ci], &mut dm[..16 * t * co]);
+        output_grad_tiles(g, p, &grid, dy, chunk.clone(), dm, (&zeros, &mut scratch));
+        input_tiles(g, &grid, x, chunk, v, (&zeros, &mut scratch));
+        for xi in 0..16 {
+            let vx = &v[xi * t * ci..(xi + 1) * t * ci];
+            let dmx = &dm[xi * t * co..(xi + 1) * t * co];
+            let dux = &mut du[xi * ci * co..(xi + 1) * ci * co];
+            let (vt, b) = (MatRef::row_major_t(vx, ci), MatRef::row_major(dmx, co));
+            gemm(ci, co, t, vt, b, dux, co, true); // du starts at zero
+        }
     }
     du
 }
