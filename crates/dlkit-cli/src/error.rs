@@ -5,7 +5,6 @@
 //! running (a cost that became NaN, a file that cannot be written).
 
 use std::fmt;
-use std::path::Path;
 
 /// What went wrong, worded for the person at the terminal.
 #[derive(Debug)]
@@ -32,14 +31,6 @@ impl CliError {
             CliError::Runtime(_) => 1,
         }
     }
-
-    /// The same error with `context: ` before its message.
-    pub fn context(self, context: impl fmt::Display) -> Self {
-        match self {
-            CliError::Input(m) => CliError::Input(format!("{context}: {m}")),
-            CliError::Runtime(m) => CliError::Runtime(format!("{context}: {m}")),
-        }
-    }
 }
 
 impl fmt::Display for CliError {
@@ -59,51 +50,13 @@ impl From<dlkit_data::Error> for CliError {
     }
 }
 
-/// Model errors: building, model files and hyperparameters are input; a failing tensor op
-/// mid-run is a runtime failure.
-impl From<dlkit_nn::Error> for CliError {
-    fn from(e: dlkit_nn::Error) -> Self {
-        match e {
-            dlkit_nn::Error::Tensor(_) => CliError::Runtime(e.to_string()),
-            _ => CliError::Input(e.to_string()),
-        }
-    }
-}
-
+/// The library says whether the input or the run is at fault.
 impl From<dlkit_train::TrainError> for CliError {
     fn from(e: dlkit_train::TrainError) -> Self {
-        use dlkit_train::TrainError;
-        match e {
-            TrainError::Data(d) => d.into(),
-            TrainError::Model(m) => m.into(),
-            other => CliError::Runtime(other.to_string()),
+        if e.is_bad_input() {
+            CliError::Input(e.to_string())
+        } else {
+            CliError::Runtime(e.to_string())
         }
     }
-}
-
-impl From<dlkit_train::metrics::MetricError> for CliError {
-    fn from(e: dlkit_train::metrics::MetricError) -> Self {
-        CliError::Input(e.to_string())
-    }
-}
-
-impl From<dlkit_train::plots::PlotError> for CliError {
-    fn from(e: dlkit_train::plots::PlotError) -> Self {
-        CliError::Runtime(e.to_string())
-    }
-}
-
-/// An I/O failure reading `path`: a missing file is bad input.
-pub fn read_error(path: &Path, e: std::io::Error) -> CliError {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            CliError::input(format!("{}: file not found", path.display()))
-        }
-        _ => CliError::input(format!("{}: cannot read: {e}", path.display())),
-    }
-}
-
-/// An I/O failure writing `path`.
-pub fn write_error(path: &Path, e: impl fmt::Display) -> CliError {
-    CliError::runtime(format!("{}: cannot write: {e}", path.display()))
 }

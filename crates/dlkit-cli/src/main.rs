@@ -3,13 +3,9 @@
 //! input (a config, a data or model file, arguments) and 1 for a failure while running.
 
 mod bench;
-mod config;
-mod data;
 mod error;
 mod gradcheck;
 mod inspect;
-mod model;
-mod report;
 mod train;
 
 use std::path::PathBuf;

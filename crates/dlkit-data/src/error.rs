@@ -109,6 +109,14 @@ pub enum Error {
     /// function or config field, `detail` what was found and what was expected.
     #[error("{context}: {detail}")]
     Invalid { context: String, detail: String },
+    /// A field of a config's `[data]` that cannot be used: `config` names the config (its
+    /// path), `field` the table and field (`[data] train`), `message` what is wrong.
+    #[error("{config}: {field}: {message}")]
+    Config {
+        config: String,
+        field: String,
+        message: String,
+    },
     /// The file does not start with the magic number (signature) its format requires: the
     /// wrong file, or a file of another kind.
     #[error("{}: not {format} file: expected the magic number {expected}, found {found}", file.display())]

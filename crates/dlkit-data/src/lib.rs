@@ -49,6 +49,7 @@
 
 pub mod augment;
 pub mod batches;
+pub mod config;
 pub mod csv;
 pub mod dataset;
 pub mod error;
@@ -56,15 +57,19 @@ pub mod generate;
 pub mod h5;
 pub mod idx;
 pub mod image_folder;
+pub mod inputs;
+pub mod load;
 pub mod mat;
 pub mod npy;
 pub mod preprocess;
+mod sniff;
 pub mod split;
 mod util;
 
 pub use crate::csv::{load_csv, load_csv_with, load_sklearn_csv, Column, CsvOptions, Table};
 pub use augment::AugmentConfig;
 pub use batches::{epoch_seed, Batch, BatchLoader, Batches};
+pub use config::{CsvHeader, DataConfig, DataFormat, LabelColumn, Source, Sources};
 pub use dataset::{Dataset, Labels};
 pub use error::{Error, Result};
 pub use generate::Generator;
@@ -80,10 +85,13 @@ pub use image_folder::{
     load_image_folder, load_image_folder_with, load_image_rgb, load_signs_folder,
     load_signs_folder_with, load_signs_jpegs, ImageFolderOptions, SignsJpegs, IMAGE_EXTENSIONS,
 };
+pub use inputs::{load_inputs, Inputs};
+pub use load::{load_source, resolve_path, Splits};
 pub use mat::{
     list_mat_variables, load_football, load_mat_xy, read_mat, read_mat_variable, Football,
 };
 pub use npy::{list_npz, read_npy, read_npz, read_npz_all};
+pub use sniff::guess_source;
 // NumPy's legacy generator lives in dlkit-core (model initialisation draws from it too);
 // re-exported here, module path included, for the generators and their users.
 pub use dlkit_core::{numpy_random, NumpyRandom};

@@ -4,12 +4,16 @@
 
 use dlkit_core::shape::numel;
 use dlkit_core::{DType, NumpyRandom, Rng, Tensor};
-use serde::{Deserialize, Serialize};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// How a weight tensor is initialised, given its fan-in `n_prev` (inputs per unit) and
 /// fan-out.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+///
+/// In configs and model files, at model and layer level alike: a name (`init = "he"`,
+/// `"xavier"`, `"zeros"`, `"glorot_uniform"`) or a table (`{ type = "he" }`,
+/// `{ type = "normal", scale = 0.01 }`). Serialised as the name, or the table for `Normal`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub enum Init {
     /// All zeros: every unit computes the same function, so symmetry is never broken.
     Zeros,
@@ -22,6 +26,81 @@ pub enum Init {
     He,
     /// Glorot uniform: `U(-l, l)` with `l = sqrt(6 / (fan_in + fan_out))` (Keras' default).
     GlorotUniform,
+}
+
+/// The table form of [`Init`]: `{ type = "normal", scale = 0.01 }`.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum InitTable {
+    Zeros,
+    Normal { scale: f64 },
+    Xavier,
+    He,
+    GlorotUniform,
+}
+
+impl From<InitTable> for Init {
+    fn from(t: InitTable) -> Init {
+        match t {
+            InitTable::Zeros => Init::Zeros,
+            InitTable::Normal { scale } => Init::Normal { scale },
+            InitTable::Xavier => Init::Xavier,
+            InitTable::He => Init::He,
+            InitTable::GlorotUniform => Init::GlorotUniform,
+        }
+    }
+}
+
+impl Init {
+    /// The name of an initialiser without parameters (`"he"`); `None` for `Normal`.
+    pub fn name(&self) -> Option<&'static str> {
+        match self {
+            Init::Zeros => Some("zeros"),
+            Init::Normal { .. } => None,
+            Init::Xavier => Some("xavier"),
+            Init::He => Some("he"),
+            Init::GlorotUniform => Some("glorot_uniform"),
+        }
+    }
+}
+
+impl Serialize for Init {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Init::Normal { scale } => InitTable::Normal { scale }.serialize(s),
+            named => s.serialize_str(named.name().unwrap_or_default()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Init {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Init;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "\"he\", \"xavier\", \"zeros\", \"glorot_uniform\" or { type = \"normal\", scale = 0.01 }",
+                )
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Init, E> {
+                Ok(match s {
+                    "zeros" => Init::Zeros,
+                    "xavier" => Init::Xavier,
+                    "he" => Init::He,
+                    "glorot_uniform" => Init::GlorotUniform,
+                    "normal" => return Err(E::custom(
+                        "init \"normal\" needs a scale: init = { type = \"normal\", scale = 0.01 }",
+                    )),
+                    other => return Err(E::invalid_value(de::Unexpected::Str(other), &self)),
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Init, A::Error> {
+                InitTable::deserialize(de::value::MapAccessDeserializer::new(map)).map(Init::from)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Which random stream draws the initial weights.
@@ -156,6 +235,31 @@ mod tests {
         assert!((std_of(&glorot) - limit / 3f64.sqrt()).abs() < 0.002);
         let zeros = Init::Zeros.sample(&shape, 500, 200, DType::F32, &mut rng);
         assert!(zeros.to_vec_f64().iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn init_reads_a_name_or_a_table_and_round_trips() {
+        for (json, want) in [
+            ("\"he\"", Init::He),
+            ("{\"type\": \"he\"}", Init::He),
+            ("\"glorot_uniform\"", Init::GlorotUniform),
+            (
+                "{\"type\": \"normal\", \"scale\": 0.01}",
+                Init::Normal { scale: 0.01 },
+            ),
+        ] {
+            let init: Init = serde_json::from_str(json).unwrap();
+            assert_eq!(init, want);
+            let again: Init = serde_json::from_str(&serde_json::to_string(&init).unwrap()).unwrap();
+            assert_eq!(again, want);
+        }
+        assert_eq!(serde_json::to_string(&Init::Xavier).unwrap(), "\"xavier\"");
+        let e = serde_json::from_str::<Init>("\"normal\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("needs a scale"), "{e}");
+        let e = serde_json::from_str::<Init>("{\"type\": \"he\", \"x\": 1}").unwrap_err();
+        assert!(e.to_string().contains("unknown field `x`"), "{e}");
     }
 
     #[test]

@@ -9,19 +9,35 @@
 //! - [`trainer`]: the training loop ([`fit`]) with schedules, penalties, augmentation, early
 //!   stopping and NaN guard; [`checkpoint`]: exact-resume checkpoints; [`evaluate()`].
 //! - [`atomic`]: files written whole or not at all (temporary file + rename).
+//! - [`config`]: the TOML config of a run ([`LoadedConfig`]); [`experiment`]: a config made
+//!   into data, model and optimiser and trained in-process ([`Experiment`], [`Outcome`]);
+//!   [`run_writer`]: the run folder's files; [`predictor`]: a saved model used to predict
+//!   and evaluate ([`Predictor`]); [`gradcheck`]: the config's model gradient-checked.
 
 pub mod atomic;
 pub mod checkpoint;
+pub mod config;
 pub mod diagnose;
 pub mod error;
 pub mod evaluate;
+pub mod experiment;
+pub mod gradcheck;
 pub mod history;
 pub mod metrics;
 mod named_tensors;
+pub mod outcome;
 pub mod plots;
+pub mod predictor;
+pub mod run_writer;
 pub mod trainer;
+mod validate;
 
+pub use config::{Config, LoadedConfig, MetricsConfig, TrainConfig};
 pub use error::{TrainError, TrainResult};
 pub use evaluate::{evaluate, Evaluation};
+pub use experiment::{Experiment, ExperimentOptions};
+pub use gradcheck::{Gradcheck, GradcheckOptions, GradcheckReport};
 pub use history::{EpochRecord, History};
+pub use outcome::{Outcome, SetResult};
+pub use predictor::{LabelledEvaluation, Predictor, TrainingMetadata};
 pub use trainer::{fit, EarlyStopping, Monitor, TrainSettings};

@@ -1,44 +1,77 @@
 //! The files of a run folder, each written atomically:
 //!
-//! - `config.toml`: the config as used (written before training starts);
+//! - `config.toml`: the config as used (written before training starts, so that a stopped
+//!   run can be resumed with it);
 //! - `metrics.csv`: per epoch `epoch,cost,lr,train_acc,dev_acc,dev_cost,seconds`;
 //! - `iterations.csv`: `iteration,cost` every `record_every` iterations;
 //! - `cost.png`/`.svg`, `accuracy.png`/`.svg`, `confusion_matrix.png`/`.svg`, and for
 //!   classifiers of 2-D inputs `decision_boundary_<set>.png`/`.svg` per set;
-//! - `model/`: `model.json` + `model.safetensors` (written by `train`);
-//! - `diagnosis.json`: the [`Diagnosis`](dlkit_train::diagnose::Diagnosis), read back by
-//!   `dlkit diagnose`;
+//! - `model/`: `model.json` + `model.safetensors`, with [`TrainingMetadata`] for the
+//!   [`Predictor`](crate::Predictor);
+//! - `diagnosis.json`: the [`Diagnosis`](crate::diagnose::Diagnosis);
 //! - `results.json`: accuracies, costs, scores, confusion matrix and the objective;
 //! - `report.md`: all of it for a person, with the figures.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use dlkit_core::Tensor;
-use dlkit_train::plots::{
-    plot_accuracy, plot_confusion_matrix, plot_cost, plot_decision_boundary, PlotOptions,
-};
 use serde_json::json;
 
-use crate::error::{write_error, CliError, CliResult};
-use crate::train::{set_title, RunOutcome};
+use crate::config::LoadedConfig;
+use crate::error::{TrainError, TrainResult};
+use crate::outcome::{set_title, Outcome};
+use crate::plots::{
+    plot_accuracy, plot_confusion_matrix, plot_cost, plot_decision_boundary, PlotOptions,
+};
+use crate::predictor::TrainingMetadata;
+
+/// The folder a run writes its model into.
+pub const MODEL_DIR: &str = "model";
 
 /// Writes `bytes` to `path` atomically.
-pub fn write(path: &Path, bytes: &[u8]) -> CliResult<()> {
-    dlkit_train::atomic::write_atomic(path, bytes).map_err(|e| write_error(path, e))
+pub fn write(path: &Path, bytes: &[u8]) -> TrainResult<()> {
+    crate::atomic::write_atomic(path, bytes).map_err(|e| TrainError::write(path, e))
 }
 
-/// Writes every file of the run folder but the config and the model.
-pub fn write_run(o: &RunOutcome) -> CliResult<()> {
-    let dir = o.run_dir;
+/// Writes `config.toml` into `dir`: the config as used, with a header naming its source.
+pub fn write_config(dir: &Path, cfg: &LoadedConfig) -> TrainResult<()> {
+    let header = format!(
+        "# dlkit config as used by the run in this folder (from {}; data paths resolved)\n\n",
+        cfg.name
+    );
+    write(
+        &dir.join("config.toml"),
+        (header + &cfg.config.to_toml()?).as_bytes(),
+    )
+}
+
+/// Writes every file of run folder `dir` but the config: the model, the tables, figures,
+/// diagnosis, results and report.
+pub fn write_run(o: &Outcome, dir: &Path) -> TrainResult<()> {
+    let model_dir = dir.join(MODEL_DIR);
+    let meta: TrainingMetadata = o.metadata();
+    dlkit_nn::io::save_with(
+        &o.model,
+        &o.input_shape,
+        &meta.to_model_metadata(&o.class_names),
+        &model_dir,
+    )
+    .map_err(|e| TrainError::write(&model_dir, e))?;
     write(&dir.join("metrics.csv"), metrics_csv(o).as_bytes())?;
     write(&dir.join("iterations.csv"), iterations_csv(o).as_bytes())?;
-    let figures = plots(o)?;
-    let diagnosis = serde_json::to_vec_pretty(&o.diagnosis).map_err(|e| write_error(dir, e))?;
+    let figures = plots(o, dir)?;
+    let diagnosis =
+        serde_json::to_vec_pretty(&o.results.diagnosis).map_err(|e| TrainError::write(dir, e))?;
     write(&dir.join("diagnosis.json"), &diagnosis)?;
-    let results = serde_json::to_vec_pretty(&results_json(o)).map_err(|e| write_error(dir, e))?;
+    let results =
+        serde_json::to_vec_pretty(&results_json(o)).map_err(|e| TrainError::write(dir, e))?;
     write(&dir.join("results.json"), &results)?;
-    write(&dir.join("report.md"), report_md(o, &figures).as_bytes())?;
+    write(
+        &dir.join("report.md"),
+        report_md(o, dir, &figures).as_bytes(),
+    )?;
     Ok(())
 }
 
@@ -51,7 +84,7 @@ fn opt(v: Option<f64>) -> String {
     v.map_or_else(String::new, |v| format!("{v}"))
 }
 
-fn metrics_csv(o: &RunOutcome) -> String {
+fn metrics_csv(o: &Outcome) -> String {
     let mut s = String::from("epoch,cost,lr,train_acc,dev_acc,dev_cost,seconds\n");
     for e in &o.history.epochs {
         let _ = writeln!(
@@ -69,7 +102,7 @@ fn metrics_csv(o: &RunOutcome) -> String {
     s
 }
 
-fn iterations_csv(o: &RunOutcome) -> String {
+fn iterations_csv(o: &Outcome) -> String {
     let mut s = String::from("iteration,cost\n");
     for (i, c) in &o.history.iterations {
         let _ = writeln!(s, "{i},{c}");
@@ -78,10 +111,9 @@ fn iterations_csv(o: &RunOutcome) -> String {
 }
 
 /// Draws the figures as PNG and SVG; returns `(title, file stem)` of each.
-fn plots(o: &RunOutcome) -> CliResult<Vec<(String, &'static str)>> {
-    let dir = o.run_dir;
-    let h = o.history;
-    let lr = o.cfg.config.optimizer.lr();
+fn plots(o: &Outcome, dir: &Path) -> TrainResult<Vec<(String, &'static str)>> {
+    let h = &o.history;
+    let lr = o.config.config.optimizer.lr();
     let mut figures = Vec::new();
 
     let (cost, x_label): (Vec<(f64, f64)>, &str) = if h.iterations.len() >= 2 {
@@ -110,7 +142,7 @@ fn plots(o: &RunOutcome) -> CliResult<Vec<(String, &'static str)>> {
     // At most about 250 points per curve (every k-th epoch, and the last), so that long runs
     // stay readable.
     let stride = h.epochs.len().div_ceil(250).max(1);
-    let series = |f: fn(&dlkit_train::EpochRecord) -> Option<f64>| -> Vec<(f64, f64)> {
+    let series = |f: fn(&crate::EpochRecord) -> Option<f64>| -> Vec<(f64, f64)> {
         h.epochs
             .iter()
             .enumerate()
@@ -131,23 +163,27 @@ fn plots(o: &RunOutcome) -> CliResult<Vec<(String, &'static str)>> {
         figures.push((title, "accuracy"));
     }
 
-    let title = format!("Confusion matrix ({} set)", set_title(o.report_set));
+    let title = format!("Confusion matrix ({} set)", set_title(o.results.report_set));
     let opts = PlotOptions::new(&title);
     for ext in ["png", "svg"] {
         plot_confusion_matrix(
             dir.join(format!("confusion_matrix.{ext}")),
-            &o.confusion,
+            &o.results.confusion,
             &opts,
         )?;
     }
     figures.push((title, "confusion_matrix"));
-    decision_boundaries(o, &mut figures)?;
+    decision_boundaries(o, dir, &mut figures)?;
     Ok(figures)
 }
 
 /// For a classifier of 2-D inputs, the course's `plot_decision_boundary` of each set: the
 /// model's regions over the raw input plane with the set's examples on top.
-fn decision_boundaries(o: &RunOutcome, figures: &mut Vec<(String, &'static str)>) -> CliResult<()> {
+fn decision_boundaries(
+    o: &Outcome,
+    dir: &Path,
+    figures: &mut Vec<(String, &'static str)>,
+) -> TrainResult<()> {
     if o.raw_shape != [2] {
         return Ok(());
     }
@@ -168,17 +204,17 @@ fn decision_boundaries(o: &RunOutcome, figures: &mut Vec<(String, &'static str)>
             .size(700, 600)
             .class_names(&o.class_names);
         for ext in ["png", "svg"] {
-            let mut failure: Option<CliError> = None;
+            let mut failure: Option<TrainError> = None;
             let classify = |grid: &[(f64, f64)]| {
                 let flat: Vec<f64> = grid.iter().flat_map(|&(a, b)| [a, b]).collect();
                 let raw = Tensor::from_vec(flat, &[grid.len(), 2]);
-                (o.classify)(&raw).unwrap_or_else(|e| {
+                o.classify(&raw).unwrap_or_else(|e| {
                     failure = Some(e);
                     Vec::new()
                 })
             };
             let drawn = plot_decision_boundary(
-                o.run_dir.join(format!("{stem}.{ext}")),
+                dir.join(format!("{stem}.{ext}")),
                 &points,
                 labels,
                 classify,
@@ -194,8 +230,9 @@ fn decision_boundaries(o: &RunOutcome, figures: &mut Vec<(String, &'static str)>
     Ok(())
 }
 
-fn results_json(o: &RunOutcome) -> serde_json::Value {
-    let sets: serde_json::Map<String, serde_json::Value> = o
+fn results_json(o: &Outcome) -> serde_json::Value {
+    let r = &o.results;
+    let sets: serde_json::Map<String, serde_json::Value> = r
         .sets
         .iter()
         .map(|s| {
@@ -212,7 +249,7 @@ fn results_json(o: &RunOutcome) -> serde_json::Value {
         .collect();
     let epoch_seconds: f64 = o.history.epochs.iter().map(|e| e.seconds).sum();
     json!({
-        "config": o.cfg.name,
+        "config": o.config.name,
         "class_names": o.class_names,
         "raw_input_shape": o.raw_shape,
         "input_shape": o.input_shape,
@@ -224,27 +261,27 @@ fn results_json(o: &RunOutcome) -> serde_json::Value {
         "training_seconds": epoch_seconds,
         "resumed_after_epoch": o.resumed_from,
         "sets": sets,
-        "report_set": o.report_set,
-        "scores": o.scores,
-        "confusion_matrix": o.confusion,
-        "objective_set": o.objective_set,
-        "objective": o.objective,
+        "report_set": r.report_set,
+        "scores": r.scores,
+        "confusion_matrix": r.confusion,
+        "objective_set": r.objective_set,
+        "objective": r.objective,
     })
 }
 
-fn report_md(o: &RunOutcome, figures: &[(String, &str)]) -> String {
-    let c = &o.cfg.config;
-    let h = o.history;
+fn report_md(o: &Outcome, dir: &Path, figures: &[(String, &str)]) -> String {
+    let c = &o.config.config;
+    let h = &o.history;
+    let res = &o.results;
     let mut r = String::new();
-    let name = o
-        .run_dir
+    let name = dir
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let _ = writeln!(r, "# dlkit run {name}\n");
     let _ = writeln!(
         r,
         "Config: `{}` (as used: [config.toml](config.toml)). Model: [model/](model/model.json).\n",
-        o.cfg.name
+        o.config.name
     );
 
     let _ = writeln!(r, "## Data\n");
@@ -333,7 +370,7 @@ fn report_md(o: &RunOutcome, figures: &[(String, &str)]) -> String {
         r,
         "| set | examples | cost | accuracy | error |\n|---|---:|---:|---:|---:|"
     );
-    for s in &o.sets {
+    for s in &res.sets {
         let _ = writeln!(
             r,
             "| {} | {} | {:.4} | {:.4} | {:.2}% |",
@@ -344,31 +381,31 @@ fn report_md(o: &RunOutcome, figures: &[(String, &str)]) -> String {
             100.0 * (1.0 - s.accuracy())
         );
     }
-    let sc = &o.scores;
+    let sc = &res.scores;
     let _ = writeln!(
         r,
         "\nOn the {} set: precision {:.4}, recall {:.4}, F1 {:.4} ({}).\n",
-        set_title(o.report_set),
+        set_title(res.report_set),
         sc.precision,
         sc.recall,
         sc.f1,
         match sc.average {
-            dlkit_train::metrics::Average::Binary { positive } =>
-                format!("class {} as positive", o.confusion.class_label(positive)),
-            dlkit_train::metrics::Average::Macro => "macro average".to_string(),
+            crate::metrics::Average::Binary { positive } =>
+                format!("class {} as positive", res.confusion.class_label(positive)),
+            crate::metrics::Average::Macro => "macro average".to_string(),
         }
     );
     for n in &sc.notes {
         let _ = writeln!(r, "- {n}");
     }
-    let _ = writeln!(r, "```text\n{}\n```\n", o.confusion);
+    let _ = writeln!(r, "```text\n{}\n```\n", res.confusion);
 
     let _ = writeln!(r, "## Optimizing and satisficing metrics\n");
-    let _ = writeln!(r, "Measured on the {} set.\n", set_title(o.objective_set));
-    let _ = writeln!(r, "```text\n{}\n```\n", o.objective);
+    let _ = writeln!(r, "Measured on the {} set.\n", set_title(res.objective_set));
+    let _ = writeln!(r, "```text\n{}\n```\n", res.objective);
 
     let _ = writeln!(r, "## Diagnosis\n");
-    let _ = writeln!(r, "```text\n{}```\n", o.diagnosis);
+    let _ = writeln!(r, "```text\n{}```\n", res.diagnosis);
 
     let _ = writeln!(r, "## Figures\n");
     for (title, stem) in figures {
@@ -381,4 +418,56 @@ fn report_md(o: &RunOutcome, figures: &[(String, &str)]) -> String {
          results: [results.json](results.json)."
     );
     r
+}
+
+/// A new run folder `<runs>/<UTC time>` (with `-2`, `-3`, ... if taken), created.
+pub fn new_run_folder(runs: &Path) -> TrainResult<PathBuf> {
+    std::fs::create_dir_all(runs).map_err(|e| TrainError::write(runs, e))?;
+    let stamp = utc_stamp();
+    for n in 1.. {
+        let dir = match n {
+            1 => runs.join(&stamp),
+            n => runs.join(format!("{stamp}-{n}")),
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(TrainError::write(&dir, e)),
+        }
+    }
+    unreachable!("a free run folder name is always found")
+}
+
+/// `2026-11-25_08-01-02` (UTC).
+fn utc_stamp() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}_{:02}-{:02}-{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stamps_look_like_dates() {
+        let s = super::utc_stamp();
+        assert_eq!(s.len(), 19, "{s}");
+        assert!(s.starts_with("20"), "{s}");
+    }
 }

@@ -1,19 +1,35 @@
-//! What the CLI stores with a saved model and reads back: the fitted preprocessing, the shape
-//! of a raw example, the loss (which says how outputs become probabilities), class names.
+//! A trained model loaded back for use: the model with what treats raw inputs as training
+//! did (the fitted preprocessing, the raw example shape), its class names and its loss,
+//! which says how outputs become probabilities (σ for one unit, softmax otherwise).
+//!
+//! ```no_run
+//! use dlkit_train::Predictor;
+//!
+//! # fn main() -> dlkit_train::TrainResult<()> {
+//! let p = Predictor::load("runs/mnist".as_ref())?; // a run folder, a model folder or model.json
+//! let inputs = dlkit_data::load_inputs("digit.png".as_ref(), &p.raw_input_shape(), None)?;
+//! let classes = p.predict_classes(&inputs.x, "digit.png")?;
+//! println!("{}", p.class_names()[classes[0]]);
+//! # Ok(())
+//! # }
+//! ```
 
 use std::path::{Path, PathBuf};
 
-use dlkit_core::{DType, Tensor};
-use dlkit_data::FittedPreprocessing;
+use dlkit_core::{no_grad, Tensor};
+use dlkit_data::{Dataset, FittedPreprocessing};
 use dlkit_nn::io::{ModelInfo, ModelMetadata, Normalization};
-use dlkit_nn::{BuildContext, Init, LayerSpec, Loss, Module, Sequential};
+use dlkit_nn::{default_loss, Loss, Sequential};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CliError, CliResult};
+use crate::error::{TrainError, TrainResult};
+use crate::evaluate;
+use crate::metrics::{Average, ConfusionMatrix, Scores};
+use crate::outcome::padded_names;
 
-/// The CLI's part of a model's metadata (`metadata.extra` of `model.json`).
+/// What training stores beside a model (`metadata.extra` of `model.json`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct CliMetadata {
+pub struct TrainingMetadata {
     /// Applied to raw inputs before the model: scale, standardise, flatten.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preprocessing: Option<FittedPreprocessing>,
@@ -28,7 +44,7 @@ pub struct CliMetadata {
     pub data_format: Option<String>,
 }
 
-impl CliMetadata {
+impl TrainingMetadata {
     /// The full metadata: class names, the normalisation in the library's terms (when the
     /// pipeline standardises), and this struct as `extra`.
     pub fn to_model_metadata(&self, class_names: &[String]) -> ModelMetadata {
@@ -49,19 +65,48 @@ impl CliMetadata {
     }
 }
 
-/// A model loaded for `eval` and `predict`.
-pub struct LoadedModel {
+/// A saved model ready to predict and evaluate.
+pub struct Predictor {
     pub model: Sequential,
     pub info: ModelInfo,
-    pub meta: CliMetadata,
+    pub meta: TrainingMetadata,
     /// Where it was read from (the folder holding `model.json`).
     pub path: PathBuf,
+}
+
+/// A model's figures on a labelled dataset.
+#[derive(Clone, Debug)]
+pub struct LabelledEvaluation {
+    pub examples: usize,
+    pub correct: usize,
+    /// `correct / examples` (NaN without class labels).
+    pub accuracy: f64,
+    /// The mean loss (no penalty) and the loss it is of.
+    pub cost: f64,
+    pub loss: Loss,
+    /// Over the model's classes (at least 2), named as the model names them.
+    pub confusion: ConfusionMatrix,
+    /// Binary with class 1 as positive for two classes, else the macro average.
+    pub scores: Scores,
+    /// The class names the data give, and the model's.
+    pub data_classes: Vec<String>,
+    pub model_classes: Vec<String>,
+}
+
+impl LabelledEvaluation {
+    /// Whether the data name their classes otherwise than the model (labels are then
+    /// matched by index).
+    pub fn names_differ(&self) -> bool {
+        !self.data_classes.is_empty()
+            && self.data_classes.len() <= self.model_classes.len()
+            && !self.model_classes.starts_with(&self.data_classes)
+    }
 }
 
 /// Where the model is for a path that names a model folder, a `model.json`, or a run folder
 /// (which holds `model/`).
 pub fn model_path(path: &Path) -> PathBuf {
-    let in_run = path.join("model");
+    let in_run = path.join(crate::run_writer::MODEL_DIR);
     if in_run.join(dlkit_nn::io::DESCRIPTION_FILE).is_file() {
         in_run
     } else {
@@ -69,11 +114,12 @@ pub fn model_path(path: &Path) -> PathBuf {
     }
 }
 
-impl LoadedModel {
-    pub fn load(path: &Path) -> CliResult<LoadedModel> {
+impl Predictor {
+    /// Loads a run folder, a model folder or a `model.json`.
+    pub fn load(path: &Path) -> TrainResult<Predictor> {
         let path = model_path(path);
         if !path.exists() {
-            return Err(CliError::input(format!(
+            return Err(TrainError::Input(format!(
                 "{}: no such model (give a run folder, a model folder or its model.json)",
                 path.display()
             )));
@@ -81,9 +127,9 @@ impl LoadedModel {
         let (model, info) = dlkit_nn::load(&path)?;
         let meta = match &info.metadata.extra {
             Some(v) => serde_json::from_value(v.clone()).unwrap_or_default(),
-            None => CliMetadata::default(),
+            None => TrainingMetadata::default(),
         };
-        Ok(LoadedModel {
+        Ok(Predictor {
             model,
             info,
             meta,
@@ -121,20 +167,17 @@ impl LoadedModel {
 
     /// Raw inputs `[m, ...]` through the stored preprocessing and into the model's dtype;
     /// `what` names the data in errors.
-    pub fn prepare(&self, x: &Tensor, what: &str) -> CliResult<Tensor> {
+    pub fn prepare(&self, x: &Tensor, what: &str) -> TrainResult<Tensor> {
+        let bad = |e: String| TrainError::Input(format!("{what}: {e}"));
         let x = match (&self.meta.preprocessing, &self.info.metadata.normalization) {
-            (Some(p), _) => p
-                .apply(x)
-                .map_err(|e| CliError::input(format!("{what}: {e}")))?,
-            (None, Some(n)) => {
-                normalize(x, n).map_err(|e| CliError::input(format!("{what}: {e}")))?
-            }
+            (Some(p), _) => p.apply(x).map_err(|e| bad(e.to_string()))?,
+            (None, Some(n)) => normalize(x, n).map_err(bad)?,
             (None, None) => x.clone(),
         };
         let shape = x.shape().get(1..).unwrap_or(&[]);
         if shape != self.info.input_shape.as_slice() {
             let raw = self.raw_input_shape();
-            return Err(CliError::input(format!(
+            return Err(TrainError::Input(format!(
                 "{what}: examples of shape {:?}{} do not fit the model, which takes {:?}{}",
                 shape,
                 if self.meta.preprocessing.is_some() {
@@ -151,6 +194,75 @@ impl LoadedModel {
             )));
         }
         Ok(x.to_dtype(self.info.dtype))
+    }
+
+    /// Per example of raw inputs `[m, ...]`, the probability of each class (for
+    /// `mean_squared_error`, the outputs themselves); see [`probabilities`].
+    pub fn predict(&self, x: &Tensor, what: &str) -> TrainResult<Vec<Vec<f64>>> {
+        let x = self.prepare(x, what)?;
+        let logits = no_grad(|| self.model.forward_logits(&x))?;
+        Ok(probabilities(&logits, self.loss()))
+    }
+
+    /// The most probable class of each example (see [`most_probable`]).
+    pub fn predict_classes(&self, x: &Tensor, what: &str) -> TrainResult<Vec<usize>> {
+        Ok(self
+            .predict(x, what)?
+            .iter()
+            .map(|row| most_probable(row).0)
+            .collect())
+    }
+
+    /// Accuracy, cost, confusion matrix and scores on a labelled dataset of raw examples
+    /// (class indices as the model numbers them); `what` names the data in errors.
+    pub fn evaluate(&self, raw: &Dataset, what: &str) -> TrainResult<LabelledEvaluation> {
+        let model_classes = self.class_names();
+        let data_classes = raw
+            .y
+            .class_names()
+            .map(<[String]>::to_vec)
+            .unwrap_or_default();
+        let truth = raw
+            .y
+            .class_indices()
+            .map(<[usize]>::to_vec)
+            .unwrap_or_default();
+        let n_classes = model_classes.len().max(2);
+        if let Some((i, &k)) = truth.iter().enumerate().find(|(_, &k)| k >= n_classes) {
+            return Err(TrainError::Input(format!(
+                "{what}: example {i} has class {k} ({}) but the model knows {n_classes} classes ({})",
+                data_classes.get(k).map_or("?", String::as_str),
+                model_classes.join(", ")
+            )));
+        }
+        let x = self.prepare(&raw.x, what)?;
+        let names = padded_names(&model_classes, n_classes);
+        let d = Dataset::classification(x, truth.clone(), names.clone())?;
+        let loss = self.loss();
+        let ev = evaluate(&self.model, &d, loss)?;
+        let correct = truth
+            .iter()
+            .zip(&ev.predictions)
+            .filter(|(t, p)| t == p)
+            .count();
+        let confusion =
+            ConfusionMatrix::new(&truth, &ev.predictions, n_classes)?.with_class_names(names)?;
+        let average = if n_classes == 2 {
+            Average::Binary { positive: 1 }
+        } else {
+            Average::Macro
+        };
+        Ok(LabelledEvaluation {
+            examples: d.len(),
+            correct,
+            accuracy: ev.accuracy.unwrap_or(f64::NAN),
+            cost: ev.cost,
+            loss,
+            scores: confusion.scores(average),
+            confusion,
+            data_classes,
+            model_classes,
+        })
     }
 }
 
@@ -173,19 +285,8 @@ fn normalize(x: &Tensor, n: &Normalization) -> Result<Tensor, String> {
     Ok(Tensor::from_vec(out, x.shape()).to_dtype(x.dtype()))
 }
 
-/// The loss for a model whose last layer is `last` and whose output is `out`: sigmoid or one
-/// unit gives binary cross-entropy, anything else softmax cross-entropy.
-pub fn default_loss(last: Option<&LayerSpec>, out: &[usize]) -> Loss {
-    match last {
-        Some(LayerSpec::Sigmoid) => Loss::BinaryCrossEntropy,
-        Some(LayerSpec::Softmax) => Loss::SoftmaxCrossEntropy,
-        _ if out == [1] => Loss::BinaryCrossEntropy,
-        _ => Loss::SoftmaxCrossEntropy,
-    }
-}
-
 /// Class probabilities from logits `[m, k]`: σ for one unit (two classes: 1 - p and p),
-/// softmax otherwise. Rows of `k` (or 2) values.
+/// softmax otherwise; for `mean_squared_error` the outputs themselves.
 pub fn probabilities(logits: &Tensor, loss: Loss) -> Vec<Vec<f64>> {
     let m = logits.shape().first().copied().unwrap_or(0);
     let z = logits.to_vec_f64();
@@ -207,32 +308,15 @@ pub fn probabilities(logits: &Tensor, loss: Loss) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// Each layer of `specs` with the shape it outputs for examples of shape `input`
-/// (`"dense 20 -> [20]"`), for reports.
-pub fn describe_layers(specs: &[LayerSpec], input: &[usize]) -> Vec<String> {
-    let mut ctx = BuildContext::new(DType::F32, 0, Init::Zeros);
-    let mut shape = input.to_vec();
-    specs
-        .iter()
-        .map(|spec| {
-            let name = match spec {
-                LayerSpec::Dense(d) => format!("dense {}", d.units),
-                LayerSpec::Dropout(d) => format!("dropout (keep {})", d.keep_prob),
-                LayerSpec::LeakyRelu { slope } => format!("leaky_relu ({slope})"),
-                other => other.kind().to_string(),
-            };
-            match spec.build(&mut ctx, &shape) {
-                Ok((_, out)) => {
-                    shape = out;
-                    format!("{name} -> {shape:?}")
-                }
-                Err(_) => name,
+/// The class of the largest probability and that probability (the first on ties).
+pub fn most_probable(row: &[f64]) -> (usize, f64) {
+    row.iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |best, (k, &p)| {
+            if p > best.1 {
+                (k, p)
+            } else {
+                best
             }
         })
-        .collect()
-}
-
-/// The number of learnable scalars.
-pub fn parameter_count(model: &Sequential) -> usize {
-    model.parameters().iter().map(|p| p.tensor.numel()).sum()
 }
