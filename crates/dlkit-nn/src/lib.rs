@@ -60,6 +60,7 @@ pub use error::{Error, Result};
 pub use ewa::Ewa;
 pub use init::{Init, InitRng};
 pub use io::{load, load_weights_into, save, ModelInfo};
+pub use layers::graph::{Graph, GraphBuilder, GraphSpec};
 pub use layers::{activation::Activation, dense::Dense, sequential::Sequential};
 pub use layers::{batch_norm::BatchNorm, dropout::Dropout};
 pub use layers::{conv2d::Conv2d, global_avg_pool::GlobalAvgPool, pool::Pool2d};

@@ -20,6 +20,20 @@ pub trait Module: Send + Sync {
     /// Runs the module on a batch.
     fn forward(&self, x: &Tensor) -> Result<Tensor>;
 
+    /// Runs a module of several inputs or outputs (a graph) on one batch per input, giving
+    /// one batch per output. The default takes exactly one input and calls
+    /// [`forward`](Module::forward).
+    fn forward_many(&self, xs: &[Tensor]) -> Result<Vec<Tensor>> {
+        match xs {
+            [x] => Ok(vec![self.forward(x)?]),
+            _ => Err(dlkit_core::Error::Invalid {
+                op: "forward_many",
+                msg: format!("this module takes one input, got {}", xs.len()),
+            }
+            .into()),
+        }
+    }
+
     /// This module's own learnable parameters (not its children's), named.
     fn own_parameters(&self) -> Vec<Param> {
         Vec::new()

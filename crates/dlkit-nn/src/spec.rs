@@ -6,7 +6,7 @@ use crate::init::{Init, InitRng};
 use crate::layers::{activation::Activation, dense::DenseSpec, sequential::Sequential};
 use crate::layers::{batch_norm::BatchNormSpec, dropout::DropoutSpec};
 use crate::layers::{conv2d::Conv2dSpec, global_avg_pool::GlobalAvgPoolSpec, pool::Pool2dSpec};
-use crate::layers::{inception::InceptionSpec, residual::ResidualSpec};
+use crate::layers::{graph::GraphSpec, inception::InceptionSpec, residual::ResidualSpec};
 use crate::module::Module;
 use dlkit_core::{DType, NumpyRandom, Rng, Tensor};
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,7 @@ pub enum LayerSpec {
     GlobalAvgPool(GlobalAvgPoolSpec),
     Residual(ResidualSpec),
     Inception(InceptionSpec),
+    Graph(GraphSpec),
 }
 
 fn default_slope() -> f64 {
@@ -136,6 +137,7 @@ impl LayerSpec {
             LayerSpec::GlobalAvgPool(_) => "global_avg_pool",
             LayerSpec::Residual(_) => "residual",
             LayerSpec::Inception(_) => "inception",
+            LayerSpec::Graph(_) => "graph",
         }
     }
 
@@ -167,6 +169,7 @@ impl LayerSpec {
             LayerSpec::GlobalAvgPool(spec) => spec.build(ctx, input),
             LayerSpec::Residual(spec) => spec.build(ctx, input),
             LayerSpec::Inception(spec) => spec.build(ctx, input),
+            LayerSpec::Graph(spec) => spec.build(ctx, input),
             LayerSpec::Flatten => Ok((
                 Box::new(crate::layers::flatten::Flatten),
                 vec![input.iter().product()],

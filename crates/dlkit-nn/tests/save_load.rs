@@ -13,7 +13,7 @@ use dlkit_nn::layers::global_avg_pool::GlobalAvgPoolSpec;
 use dlkit_nn::layers::inception::InceptionSpec;
 use dlkit_nn::layers::pool::Pool2dSpec;
 use dlkit_nn::layers::residual::ResidualSpec;
-use dlkit_nn::{Activation, Inception, Residual};
+use dlkit_nn::{Activation, GraphBuilder, Inception, Residual};
 use dlkit_nn::{BuildContext, LayerSpec, Module, Sequential};
 use std::path::{Path, PathBuf};
 
@@ -162,6 +162,26 @@ fn round_trip(name: &str, specs: &[LayerSpec], shape: &[usize], dtype: DType) {
 /// One model per layer type (and variant of one), with the shape of its input.
 fn cases() -> Vec<(&'static str, Vec<LayerSpec>, Vec<usize>)> {
     vec![
+        (
+            "graph",
+            // A skip connection, batch norm's buffers and a concatenation inside a graph.
+            vec![LayerSpec::Graph(
+                GraphBuilder::new()
+                    .input("x", &[4])
+                    .node("h", dense(4), "x")
+                    .add("skip", &["h", "x"])
+                    .node(
+                        "norm",
+                        LayerSpec::BatchNorm(BatchNormSpec::default()),
+                        "skip",
+                    )
+                    .concatenate("cat", &["norm", "x"])
+                    .node("out", dense(2), "cat")
+                    .output("out")
+                    .spec(),
+            )],
+            vec![4],
+        ),
         ("dense", vec![dense(5), dense(2)], vec![4]),
         ("dense_no_bias", vec![dense_no_bias(5), dense(1)], vec![4]),
         (
@@ -364,9 +384,10 @@ fn variant(spec: &LayerSpec) -> usize {
         LayerSpec::GlobalAvgPool(_) => 13,
         LayerSpec::Residual(_) => 14,
         LayerSpec::Inception(_) => 15,
+        LayerSpec::Graph(_) => 16,
     }
 }
-const VARIANTS: usize = 16;
+const VARIANTS: usize = 17;
 
 fn visit(spec: &LayerSpec, seen: &mut [bool]) {
     seen[variant(spec)] = true;
@@ -374,6 +395,7 @@ fn visit(spec: &LayerSpec, seen: &mut [bool]) {
         LayerSpec::Sequential { layers } => layers.iter().collect(),
         LayerSpec::Residual(r) => r.main.iter().chain(&r.shortcut).collect(),
         LayerSpec::Inception(i) => i.branches.iter().flatten().collect(),
+        LayerSpec::Graph(g) => g.nodes.iter().filter_map(|n| n.layer_spec()).collect(),
         _ => Vec::new(),
     };
     children.into_iter().for_each(|l| visit(l, seen));

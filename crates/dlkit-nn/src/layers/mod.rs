@@ -7,6 +7,7 @@ pub mod dense;
 pub mod dropout;
 pub mod flatten;
 pub mod global_avg_pool;
+pub mod graph;
 pub mod inception;
 pub mod pool;
 pub mod residual;
