@@ -28,25 +28,27 @@ pub enum Init {
     GlorotUniform,
 }
 
-/// The table form of [`Init`]: `{ type = "normal", scale = 0.01 }`.
+/// The table form of [`Init`]: `{ type = "normal", scale = 0.01 }`. The parameterless
+/// variants are empty struct variants because serde ignores unknown fields of unit variants
+/// in an internally tagged enum, even with `deny_unknown_fields`.
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum InitTable {
-    Zeros,
+    Zeros {},
     Normal { scale: f64 },
-    Xavier,
-    He,
-    GlorotUniform,
+    Xavier {},
+    He {},
+    GlorotUniform {},
 }
 
 impl From<InitTable> for Init {
     fn from(t: InitTable) -> Init {
         match t {
-            InitTable::Zeros => Init::Zeros,
+            InitTable::Zeros {} => Init::Zeros,
             InitTable::Normal { scale } => Init::Normal { scale },
-            InitTable::Xavier => Init::Xavier,
-            InitTable::He => Init::He,
-            InitTable::GlorotUniform => Init::GlorotUniform,
+            InitTable::Xavier {} => Init::Xavier,
+            InitTable::He {} => Init::He,
+            InitTable::GlorotUniform {} => Init::GlorotUniform,
         }
     }
 }
