@@ -6,8 +6,10 @@
 //!   overfitting to dev) with the course's remedies.
 //! - [`plots`]: cost and accuracy curves, confusion-matrix heat maps and decision boundaries
 //!   as PNG or SVG, drawn with a font shipped in the crate (no system fonts needed).
-//! - [`trainer`]: the training loop ([`fit`]) with schedules, penalties, augmentation, early
-//!   stopping and NaN guard; [`checkpoint`]: exact-resume checkpoints; [`evaluate()`].
+//! - [`trainer`]: the [`Trainer`] that runs epochs and [`Callback`]s around a user-implemented
+//!   [`TrainStep`] with named (module, optimiser) groups, and [`fit`], the classifier loop
+//!   with schedules, penalties, augmentation, early stopping and NaN guard; [`checkpoint`]:
+//!   exact-resume checkpoints of every group; [`evaluate()`].
 //! - [`atomic`]: files written whole or not at all (temporary file + rename).
 
 pub mod atomic;
@@ -22,6 +24,9 @@ pub mod plots;
 pub mod trainer;
 
 pub use error::{TrainError, TrainResult};
-pub use evaluate::{evaluate, Evaluation};
+pub use evaluate::{evaluate, Evaluation, LogitsModule};
 pub use history::{EpochRecord, History};
-pub use trainer::{fit, EarlyStopping, Monitor, TrainSettings};
+pub use trainer::{
+    fit, Callback, ClassifierStep, Control, EarlyStopping, Group, Monitor, StepOutput,
+    TrainSettings, TrainStep, Trainer,
+};
