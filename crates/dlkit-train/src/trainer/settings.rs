@@ -14,8 +14,7 @@ pub enum Monitor {
 }
 
 /// Stop when the monitored dev figure has not improved by `min_delta` for `patience` epochs,
-/// and restore the weights of the best epoch (as a [`Callback`](super::Callback), see
-/// [`early_stopping`](super::early_stopping)).
+/// and restore the weights of the best epoch; a [`Callback`](super::Callback) itself.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EarlyStopping {
