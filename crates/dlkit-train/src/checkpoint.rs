@@ -1,16 +1,19 @@
-//! Checkpoints: everything a run needs to continue exactly where it stopped — the model's
-//! weights and buffers, the optimiser's state, the best weights so far and the history.
+//! Checkpoints: everything a run needs to continue exactly where it stopped — for each named
+//! group of the training step its module's weights and buffers, its optimiser's state and
+//! the best weights so far, and the run's counters and history.
 //!
-//! A checkpoint is the folder `DIR/checkpoint`; a new one is written whole into
-//! `DIR/checkpoint.tmp`, then swapped in by renames (the previous one is kept as
-//! `DIR/checkpoint.old` until the swap is done), so a crash at any moment leaves a complete
-//! checkpoint to resume from.
+//! A checkpoint is the folder `DIR/checkpoint`: `state.json` and, per group `NAME`,
+//! `NAME/weights.safetensors`, `NAME/optimizer.safetensors` and (with early stopping)
+//! `NAME/best.safetensors`. A new one is written whole into `DIR/checkpoint.tmp`, then
+//! swapped in by renames (the previous one is kept as `DIR/checkpoint.old` until the swap is
+//! done), so a crash at any moment leaves a complete checkpoint to resume from.
 
 use crate::error::{TrainError, TrainResult};
 use crate::history::History;
 use crate::named_tensors;
+use crate::trainer::groups::{check_names, Group};
 use dlkit_core::Tensor;
-use dlkit_nn::{Module, Optimizer, Sequential};
+use dlkit_nn::{Module, Optimizer};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -23,7 +26,7 @@ const BEST: &str = "best.safetensors";
 pub type Snapshot = Vec<(String, Tensor)>;
 
 /// What a checkpoint records besides tensors.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CheckpointState {
     /// Epochs completed; training resumes at this epoch index.
     pub epochs_done: usize,
@@ -42,7 +45,7 @@ fn fail(path: &Path, msg: impl std::fmt::Display) -> TrainError {
 }
 
 /// The named parameters and buffers of a model, as deep copies.
-pub fn snapshot(model: &Sequential) -> Snapshot {
+pub fn snapshot(model: &dyn Module) -> Snapshot {
     let params = model.parameters().into_iter().map(|p| (p.name, p.tensor));
     params
         .chain(model.buffers())
@@ -56,7 +59,7 @@ pub fn snapshot(model: &Sequential) -> Snapshot {
 }
 
 /// Writes a snapshot back into the model's tensors; every name must be present.
-pub fn restore(model: &Sequential, saved: &[(String, Tensor)], path: &Path) -> TrainResult<()> {
+pub fn restore(model: &dyn Module, saved: &[(String, Tensor)], path: &Path) -> TrainResult<()> {
     let targets = model
         .parameters()
         .into_iter()
@@ -73,12 +76,24 @@ pub fn restore(model: &Sequential, saved: &[(String, Tensor)], path: &Path) -> T
     Ok(())
 }
 
-/// Writes a complete checkpoint into `dir/checkpoint`.
+/// The optimiser's state as 1-D f64 tensors, one per named buffer.
+fn optimizer_tensors(optimizer: &mut dyn Optimizer) -> Snapshot {
+    optimizer
+        .state()
+        .into_iter()
+        .map(|(n, v)| {
+            let len = v.len();
+            (n, Tensor::from_vec(v, &[len]))
+        })
+        .collect()
+}
+
+/// Writes a complete checkpoint into `dir/checkpoint`: every group's tensors under its name,
+/// `best` (one snapshot per group, in the groups' order) if given, and `state`.
 pub fn save(
     dir: &Path,
-    model: &Sequential,
-    optimizer: &mut dyn Optimizer,
-    best: Option<&[(String, Tensor)]>,
+    groups: &mut [Group<'_>],
+    best: Option<&[Snapshot]>,
     state: &CheckpointState,
 ) -> TrainResult<()> {
     let (tmp, cur, old) = (
@@ -86,20 +101,20 @@ pub fn save(
         dir.join("checkpoint"),
         dir.join("checkpoint.old"),
     );
+    check_names(groups, &cur)?;
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| fail(&tmp, e))?;
-    named_tensors::write(&tmp.join(WEIGHTS), &snapshot(model))?;
-    let opt: Vec<(String, Tensor)> = optimizer
-        .state()
-        .into_iter()
-        .map(|(n, v)| {
-            let len = v.len();
-            (n, Tensor::from_vec(v, &[len]))
-        })
-        .collect();
-    named_tensors::write(&tmp.join(OPTIMIZER), &opt)?;
-    if let Some(best) = best {
-        named_tensors::write(&tmp.join(BEST), best)?;
+    for (i, g) in groups.iter_mut().enumerate() {
+        let folder = tmp.join(g.name);
+        std::fs::create_dir(&folder).map_err(|e| fail(&folder, e))?;
+        named_tensors::write(&folder.join(WEIGHTS), &snapshot(&*g.module))?;
+        named_tensors::write(
+            &folder.join(OPTIMIZER),
+            &optimizer_tensors(&mut *g.optimizer),
+        )?;
+        if let Some(best) = best.and_then(|b| b.get(i)) {
+            named_tensors::write(&folder.join(BEST), best)?;
+        }
     }
     let json = serde_json::to_vec_pretty(state).map_err(|e| fail(&tmp, e))?;
     crate::atomic::write_atomic(&tmp.join(STATE), &json).map_err(|e| fail(&tmp, e))?;
@@ -121,32 +136,75 @@ pub fn find(dir: &Path) -> Option<PathBuf> {
         .find(|p| p.join(STATE).is_file())
 }
 
-/// Loads a checkpoint folder into the model and optimiser; returns its state and the best
-/// weights if it recorded them.
-pub fn load(
-    ckpt: &Path,
-    model: &Sequential,
-    optimizer: &mut dyn Optimizer,
-) -> TrainResult<(CheckpointState, Option<Snapshot>)> {
-    let state_path = ckpt.join(STATE);
-    let text = std::fs::read(&state_path).map_err(|e| fail(&state_path, e))?;
-    let state: CheckpointState = serde_json::from_slice(&text).map_err(|e| fail(&state_path, e))?;
-    let weights_path = ckpt.join(WEIGHTS);
-    restore(model, &named_tensors::read(&weights_path)?, &weights_path)?;
-    let opt_path = ckpt.join(OPTIMIZER);
+/// The group folders a checkpoint holds, sorted, for messages.
+fn stored_groups(ckpt: &Path) -> String {
+    let mut names: Vec<String> = std::fs::read_dir(ckpt)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Loads one group's weights and optimiser state from its folder of the checkpoint.
+fn load_group(ckpt: &Path, g: &mut Group<'_>) -> TrainResult<()> {
+    let folder = ckpt.join(g.name);
+    if !folder.is_dir() {
+        return Err(fail(
+            ckpt,
+            format!(
+                "no group `{}` in this checkpoint (it holds: {}); was it written by another \
+                 training step?",
+                g.name,
+                stored_groups(ckpt)
+            ),
+        ));
+    }
+    let weights_path = folder.join(WEIGHTS);
+    restore(
+        &*g.module,
+        &named_tensors::read(&weights_path)?,
+        &weights_path,
+    )?;
+    let opt_path = folder.join(OPTIMIZER);
     let opt: Vec<(String, Vec<f64>)> = named_tensors::read(&opt_path)?
         .into_iter()
         .map(|(n, t)| (n, t.to_vec_f64()))
         .collect();
-    optimizer.load_state(&opt).map_err(|e| {
+    g.optimizer.load_state(&opt).map_err(|e| {
         fail(
             &opt_path,
             format!("{e} (was the checkpoint written with another optimiser?)"),
         )
-    })?;
-    let best_path = ckpt.join(BEST);
-    let best = if best_path.is_file() {
-        Some(named_tensors::read(&best_path)?)
+    })
+}
+
+/// Loads a checkpoint folder into the groups' modules and optimisers; returns its state and
+/// the best weights (one snapshot per group) if it recorded them.
+pub fn load(
+    ckpt: &Path,
+    groups: &mut [Group<'_>],
+) -> TrainResult<(CheckpointState, Option<Vec<Snapshot>>)> {
+    check_names(groups, ckpt)?;
+    let state_path = ckpt.join(STATE);
+    let text = std::fs::read(&state_path).map_err(|e| fail(&state_path, e))?;
+    let state: CheckpointState = serde_json::from_slice(&text).map_err(|e| fail(&state_path, e))?;
+    for g in groups.iter_mut() {
+        load_group(ckpt, g)?;
+    }
+    let has_best = groups
+        .first()
+        .is_some_and(|g| ckpt.join(g.name).join(BEST).is_file());
+    let best = if has_best {
+        let read = |g: &Group<'_>| named_tensors::read(&ckpt.join(g.name).join(BEST));
+        Some(groups.iter().map(read).collect::<TrainResult<Vec<_>>>()?)
     } else {
         None
     };

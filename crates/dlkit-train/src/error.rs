@@ -30,6 +30,9 @@ pub enum TrainError {
         smaller: f64,
         kept: String,
     },
+    /// A callback ended the run.
+    #[error("{0}")]
+    Callback(String),
     /// A checkpoint that cannot be written, read or does not fit the run.
     #[error("checkpoint {path}: {msg}")]
     Checkpoint { path: String, msg: String },
@@ -81,7 +84,8 @@ impl TrainError {
             | TrainError::Checkpoint { .. }
             | TrainError::Write { .. }
             | TrainError::Plot(_)
-            | TrainError::Runtime(_) => false,
+            | TrainError::Runtime(_)
+            | TrainError::Callback(_) => false,
         }
     }
 

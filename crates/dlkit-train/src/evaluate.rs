@@ -2,7 +2,7 @@
 
 use dlkit_core::{no_grad, Tensor};
 use dlkit_data::{Dataset, Labels};
-use dlkit_nn::{Loss, Result, Sequential, Targets};
+use dlkit_nn::{Loss, Module, Result, Sequential, Targets};
 
 /// Examples per forward pass when evaluating (bounds memory, not results).
 const EVAL_BATCH: usize = 1024;
@@ -16,6 +16,19 @@ pub struct Evaluation {
     pub predictions: Vec<usize>,
     /// Fraction of correct predictions (`None` for regression).
     pub accuracy: Option<f64>,
+}
+
+/// A module whose output ends in a sigmoid or softmax that the fused, stable losses take
+/// apart: [`LogitsModule::forward_logits`] is the output before it (the whole output for a
+/// module without one).
+pub trait LogitsModule: Module {
+    fn forward_logits(&self, x: &Tensor) -> Result<Tensor>;
+}
+
+impl LogitsModule for Sequential {
+    fn forward_logits(&self, x: &Tensor) -> Result<Tensor> {
+        Sequential::forward_logits(self, x)
+    }
 }
 
 /// The loss's targets for a batch of labels.
@@ -39,7 +52,11 @@ pub fn classes_from_logits(logits: &Tensor) -> Vec<usize> {
 }
 
 /// Runs the model (in its current mode) over `data` in chunks without recording the graph.
-pub fn evaluate(model: &Sequential, data: &Dataset, loss: Loss) -> Result<Evaluation> {
+pub fn evaluate<M: LogitsModule + ?Sized>(
+    model: &M,
+    data: &Dataset,
+    loss: Loss,
+) -> Result<Evaluation> {
     no_grad(|| {
         let m = data.len();
         let (mut total, mut predictions) = (0.0, Vec::with_capacity(m));

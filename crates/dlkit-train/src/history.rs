@@ -2,6 +2,7 @@
 //! train and dev accuracy and time.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// One epoch's figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -18,6 +19,11 @@ pub struct EpochRecord {
     pub dev_cost: Option<f64>,
     pub dev_accuracy: Option<f64>,
     pub seconds: f64,
+    /// A training step's further figures by name (its
+    /// [`StepOutput::metrics`](crate::trainer::StepOutput::metrics)), each the epoch's mean
+    /// weighted by batch size; empty (and not serialised) for the classifier.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, f64>,
 }
 
 /// The record of a run.
@@ -28,6 +34,6 @@ pub struct History {
     pub epochs: Vec<EpochRecord>,
     /// The epoch whose weights were kept (early stopping), if any.
     pub best_epoch: Option<usize>,
-    /// True when early stopping ended the run before the last epoch.
+    /// True when a callback (early stopping) ended the run before the last epoch.
     pub stopped_early: bool,
 }

@@ -6,8 +6,10 @@
 //!   overfitting to dev) with the course's remedies.
 //! - [`plots`]: cost and accuracy curves, confusion-matrix heat maps and decision boundaries
 //!   as PNG or SVG, drawn with a font shipped in the crate (no system fonts needed).
-//! - [`trainer`]: the training loop ([`fit`]) with schedules, penalties, augmentation, early
-//!   stopping and NaN guard; [`checkpoint`]: exact-resume checkpoints; [`evaluate()`].
+//! - [`trainer`]: the [`Trainer`] that runs epochs and [`Callback`]s around a user-implemented
+//!   [`TrainStep`] with named (module, optimiser) groups, and [`fit`], the classifier loop
+//!   with schedules, penalties, augmentation, early stopping and NaN guard; [`checkpoint`]:
+//!   exact-resume checkpoints of every group; [`evaluate()`].
 //! - [`atomic`]: files written whole or not at all (temporary file + rename).
 //! - [`config`]: the TOML config of a run ([`LoadedConfig`]); [`experiment`]: a config made
 //!   into data, model and optimiser and trained in-process ([`Experiment`], [`Outcome`]);
@@ -34,10 +36,13 @@ mod validate;
 
 pub use config::{Config, LoadedConfig, MetricsConfig, TrainConfig};
 pub use error::{TrainError, TrainResult};
-pub use evaluate::{evaluate, Evaluation};
+pub use evaluate::{evaluate, Evaluation, LogitsModule};
 pub use experiment::{Experiment, ExperimentOptions};
 pub use gradcheck::{Gradcheck, GradcheckOptions, GradcheckReport};
 pub use history::{EpochRecord, History};
 pub use outcome::{Outcome, SetResult};
 pub use predictor::{LabelledEvaluation, Predictor, TrainingMetadata};
-pub use trainer::{fit, EarlyStopping, Monitor, TrainSettings};
+pub use trainer::{
+    fit, Callback, ClassifierStep, Control, EarlyStopping, Group, Monitor, StepOutput,
+    TrainSettings, TrainStep, Trainer,
+};
