@@ -145,6 +145,25 @@ fn pieces(range: Range<usize>, step: usize) -> impl Iterator<Item = Range<usize>
         .map(move |s| s..(s + step).min(range.end))
 }
 
+/// Runs `run(t, part)` for each of `tasks` parts of `out` cut at `cuts` (`tasks - 1`
+/// ascending offsets): on this thread for one task, on rayon's pool otherwise.
+fn run_split<T: Send>(
+    out: &mut [T],
+    tasks: usize,
+    cuts: impl Iterator<Item = usize>,
+    run: impl Fn(usize, &mut [T]) + Sync,
+) {
+    if tasks == 1 {
+        run(0, out);
+    } else {
+        let parts = split_at_offsets(out, cuts);
+        parts
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(t, part)| run(t, part));
+    }
+}
+
 /// Splits `s` before each of the ascending element offsets `cuts`.
 fn split_at_offsets<T>(mut s: &mut [T], cuts: impl Iterator<Item = usize>) -> Vec<&mut [T]> {
     let mut parts = vec![];
@@ -324,16 +343,8 @@ fn forward_with<T: Element>(
         Some(u) => winograd::forward_rows(g, p, x, u, bias, range(t), yt),
         None => forward_lines(g, p, x, w, bias, range(t), yt),
     };
-    if tasks == 1 {
-        run(0, y);
-    } else {
-        let cuts = (1..tasks).map(|t| first_line(range(t).start) * line_len);
-        let parts = split_at_offsets(y, cuts);
-        parts
-            .into_par_iter()
-            .enumerate()
-            .for_each(|(t, yt)| run(t, yt));
-    }
+    let cuts = (1..tasks).map(|t| first_line(range(t).start) * line_len);
+    run_split(y, tasks, cuts, run);
 }
 
 /// The im2col forward for output lines `lines`, whose output rows are `y`.
@@ -423,16 +434,8 @@ fn backward_data_with<T: Element>(g: &Conv2dGeometry, p: &Plan, w: &[T], dy: &[T
         Some(u) => winograd::backward_data_images(g, p, u, dy, images(t), dxp),
         None => backward_data_images(g, p, w, dy, images(t), dxp),
     };
-    if tasks == 1 {
-        run(0, dx);
-    } else {
-        let cuts = (1..tasks).map(|t| images(t).start * x_img);
-        let parts = split_at_offsets(dx, cuts);
-        parts
-            .into_par_iter()
-            .enumerate()
-            .for_each(|(t, d)| run(t, d));
-    }
+    let cuts = (1..tasks).map(|t| images(t).start * x_img);
+    run_split(dx, tasks, cuts, run);
 }
 
 fn backward_filter_with<T: Element>(
