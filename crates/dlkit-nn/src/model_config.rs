@@ -17,7 +17,7 @@ pub struct ModelConfig {
     pub dtype: DTypeName,
     /// The initialiser of layers that name none: `"he"` (default), `"xavier"`, `"zeros"`,
     /// `"glorot_uniform"`, or `{ type = "normal", scale = 0.01 }`.
-    #[serde(default)]
+    #[serde(default, serialize_with = "Init::serialize_as_name")]
     pub init: Init,
     /// Seeds the initial weights (with `rng = "numpy"`, NumPy's seed: 0 to 2^32 - 1).
     #[serde(default)]
