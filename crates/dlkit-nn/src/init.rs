@@ -280,7 +280,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("needs a scale"), "{e}");
-        let e = serde_json::from_str::<Init>("{\"type\": \"he\", \"x\": 1}").unwrap_err();
+        let e = serde_json::from_str::<Init>("{\"type\": \"normal\", \"scale\": 1, \"x\": 1}")
+            .unwrap_err();
         assert!(e.to_string().contains("unknown field `x`"), "{e}");
     }
 
