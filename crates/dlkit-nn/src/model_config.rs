@@ -146,7 +146,7 @@ pub fn describe_layers(specs: &[LayerSpec], input: &[usize]) -> Vec<String> {
         .collect()
 }
 
-/// The number of learnable scalars (buffers such as batch-norm running statistics excluded).
+/// The number of scalars in the model's parameters.
 pub fn parameter_count(model: &Sequential) -> usize {
     model.parameters().iter().map(|p| p.tensor.numel()).sum()
 }
