@@ -4,7 +4,7 @@
 //! Every table denies unknown fields, so a misspelt field is an error rather than a setting
 //! silently ignored. A source is `"path"`, a table `{ path = "...", x = "...", y = "..." }`,
 //! or a generated dataset; `train` may list several sources whose examples are joined.
-//! [`DataConfig::load`](crate::load) reads them into [`Splits`](crate::Splits).
+//! [`DataConfig::load`] reads them into [`Splits`](crate::Splits).
 
 use std::fmt;
 use std::path::{Path, PathBuf};

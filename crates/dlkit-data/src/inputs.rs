@@ -20,7 +20,8 @@ pub struct Inputs {
 }
 
 /// Reads the inputs of `path` for a model whose raw examples have shape `raw_shape`: an image
-/// file or a folder of images (resized to the model's height and width), an `.h5` file (the
+/// file or a folder of images (resized to the model's height and width; for a model of
+/// one-channel images `[h, w, 1]`, converted to grey), an `.h5` file (the
 /// dataset ending in `_x`, or `x_name`), an `.npy` / `.npz` array, a CSV table of numbers (a
 /// header row is skipped; a last column beyond the features is taken as labels and dropped),
 /// an IDX image file or a MAT-file's `X`. One example without its batch axis gets one.
@@ -54,10 +55,10 @@ pub fn load_inputs(path: &Path, raw_shape: &[usize], x_name: Option<&str>) -> Re
         if images.is_empty() {
             return Err(invalid(path, "no .jpg, .jpeg or .png images in the folder"));
         }
-        return images_to_inputs(&images, resize);
+        return images_to_inputs(&images, resize, raw_shape);
     }
     if is_image(path) {
-        return images_to_inputs(&[path.to_path_buf()], resize);
+        return images_to_inputs(&[path.to_path_buf()], resize, raw_shape);
     }
     let name = lowercase_name(path);
     let mut x =
@@ -94,12 +95,25 @@ pub fn load_inputs(path: &Path, raw_shape: &[usize], x_name: Option<&str>) -> Re
     })
 }
 
-/// Images of one size (or all resized to `resize`) as `[m, h, w, 3]` pixel values 0..255.
-fn images_to_inputs(files: &[PathBuf], resize: Option<[usize; 2]>) -> Result<Inputs> {
+/// Images of one size (or all resized to `resize`) as `[m, h, w, 3]` pixel values 0..255;
+/// for a model of grey images (`raw_shape` `[h, w, 1]`), resized to `[h, w]` and converted
+/// to `[m, h, w, 1]` grey values (see [`grey`]).
+fn images_to_inputs(
+    files: &[PathBuf],
+    resize: Option<[usize; 2]>,
+    raw_shape: &[usize],
+) -> Result<Inputs> {
+    let (resize, channels) = match raw_shape {
+        [h, w, 1] => (Some([*h, *w]), 1),
+        _ => (resize, 3),
+    };
     let mut values = Vec::new();
     let mut size = None;
     for f in files {
-        let (pixels, hw) = load_image_rgb(f, resize)?;
+        let (mut pixels, hw) = load_image_rgb(f, resize)?;
+        if channels == 1 {
+            pixels = grey(&pixels);
+        }
         match size {
             None => size = Some(hw),
             Some(s) if s != hw => {
@@ -118,7 +132,7 @@ fn images_to_inputs(files: &[PathBuf], resize: Option<[usize; 2]>) -> Result<Inp
     }
     let [h, w] = size.unwrap_or([0, 0]);
     Ok(Inputs {
-        x: Tensor::from_vec(values, &[files.len(), h, w, 3]),
+        x: Tensor::from_vec(values, &[files.len(), h, w, channels]),
         names: files
             .iter()
             .map(|f| {
@@ -129,6 +143,17 @@ fn images_to_inputs(files: &[PathBuf], resize: Option<[usize; 2]>) -> Result<Inp
             })
             .collect(),
     })
+}
+
+/// RGB pixels to grey with the Rec. 709 luma `0.2126 R + 0.7152 G + 0.0722 B`, rounded (as
+/// the `image` crate's `to_luma8`): a grey pixel keeps its value exactly.
+fn grey(rgb: &[u8]) -> Vec<u8> {
+    rgb.chunks_exact(3)
+        .map(|p| {
+            let y = 0.2126 * f32::from(p[0]) + 0.7152 * f32::from(p[1]) + 0.0722 * f32::from(p[2]);
+            y.round().clamp(0.0, 255.0) as u8
+        })
+        .collect()
 }
 
 /// A CSV of numbers, one example per row: a first row that is not all numbers is a header;

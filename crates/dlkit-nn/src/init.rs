@@ -12,7 +12,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 ///
 /// In configs and model files, at model and layer level alike: a name (`init = "he"`,
 /// `"xavier"`, `"zeros"`, `"glorot_uniform"`) or a table (`{ type = "he" }`,
-/// `{ type = "normal", scale = 0.01 }`). Serialised as the name, or the table for `Normal`.
+/// `{ type = "normal", scale = 0.01 }`). Serialised as the table ([`Init::serialize_as_name`]
+/// writes the name).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub enum Init {
     /// All zeros: every unit computes the same function, so symmetry is never broken.
@@ -66,11 +67,27 @@ impl Init {
     }
 }
 
+/// The table form (`{ type = "he" }`), which model files have always held.
 impl Serialize for Init {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match *self {
-            Init::Normal { scale } => InitTable::Normal { scale }.serialize(s),
-            named => s.serialize_str(named.name().unwrap_or_default()),
+        let table = match *self {
+            Init::Zeros => InitTable::Zeros {},
+            Init::Normal { scale } => InitTable::Normal { scale },
+            Init::Xavier => InitTable::Xavier {},
+            Init::He => InitTable::He {},
+            Init::GlorotUniform => InitTable::GlorotUniform {},
+        };
+        table.serialize(s)
+    }
+}
+
+impl Init {
+    /// Serialises as the name where there is one (`"he"`), else as the table; for fields
+    /// written for people (`[model] init` of a config): `#[serde(serialize_with = ...)]`.
+    pub fn serialize_as_name<S: Serializer>(init: &Init, s: S) -> Result<S::Ok, S::Error> {
+        match init.name() {
+            Some(name) => s.serialize_str(name),
+            None => init.serialize(s),
         }
     }
 }
@@ -255,12 +272,18 @@ mod tests {
             let again: Init = serde_json::from_str(&serde_json::to_string(&init).unwrap()).unwrap();
             assert_eq!(again, want);
         }
-        assert_eq!(serde_json::to_string(&Init::Xavier).unwrap(), "\"xavier\"");
+        let json = serde_json::to_string(&Init::Xavier).unwrap();
+        assert_eq!(json, "{\"type\":\"xavier\"}");
+        let mut named = Vec::new();
+        Init::serialize_as_name(&Init::Xavier, &mut serde_json::Serializer::new(&mut named))
+            .unwrap();
+        assert_eq!(named, b"\"xavier\"");
         let e = serde_json::from_str::<Init>("\"normal\"")
             .unwrap_err()
             .to_string();
         assert!(e.contains("needs a scale"), "{e}");
-        let e = serde_json::from_str::<Init>("{\"type\": \"he\", \"x\": 1}").unwrap_err();
+        let e = serde_json::from_str::<Init>("{\"type\": \"normal\", \"scale\": 1, \"x\": 1}")
+            .unwrap_err();
         assert!(e.to_string().contains("unknown field `x`"), "{e}");
     }
 

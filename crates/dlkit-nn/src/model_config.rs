@@ -17,7 +17,7 @@ pub struct ModelConfig {
     pub dtype: DTypeName,
     /// The initialiser of layers that name none: `"he"` (default), `"xavier"`, `"zeros"`,
     /// `"glorot_uniform"`, or `{ type = "normal", scale = 0.01 }`.
-    #[serde(default)]
+    #[serde(default, serialize_with = "Init::serialize_as_name")]
     pub init: Init,
     /// Seeds the initial weights (with `rng = "numpy"`, NumPy's seed: 0 to 2^32 - 1).
     #[serde(default)]
@@ -146,7 +146,7 @@ pub fn describe_layers(specs: &[LayerSpec], input: &[usize]) -> Vec<String> {
         .collect()
 }
 
-/// The number of learnable scalars (buffers such as batch-norm running statistics excluded).
+/// The number of scalars in the model's parameters.
 pub fn parameter_count(model: &Sequential) -> usize {
     model.parameters().iter().map(|p| p.tensor.numel()).sum()
 }

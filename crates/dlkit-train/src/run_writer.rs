@@ -80,6 +80,13 @@ fn compact<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
+/// An initialiser as the config writes it: `"he"`, or the table for `normal`.
+fn compact_init(init: &dlkit_nn::Init) -> String {
+    let mut out = Vec::new();
+    let _ = dlkit_nn::Init::serialize_as_name(init, &mut serde_json::Serializer::new(&mut out));
+    String::from_utf8(out).unwrap_or_default()
+}
+
 fn opt(v: Option<f64>) -> String {
     v.map_or_else(String::new, |v| format!("{v}"))
 }
@@ -313,7 +320,7 @@ fn report_md(o: &Outcome, dir: &Path, figures: &[(String, &str)]) -> String {
         r,
         "dtype {}, init {}, seed {}, {} parameters.\n",
         c.model.dtype.dtype(),
-        compact(&c.model.init),
+        compact_init(&c.model.init),
         c.model.seed,
         o.parameters
     );
