@@ -38,73 +38,23 @@ Run it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, or OpenBLAS falls back
 that `scripts/bench_compare.py` joins with dlkit's.
 """
 
-import argparse
 import json
 import math
 import sys
-import time
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
+
+from bench_common import (CAT_EXAMPLES, CAT_FEATURES, SEED, SGEMM_CASES, W1_ITERS, W1_LR, W1_TIMED,
+                          W2_ITERS, W2_LAYERS, W2_LR, W2_TIMED, W3_BATCH, W3_EXAMPLES, W3_LAYERS,
+                          W3_LR, W3_TIMED_STEPS, W7, W8_BATCHES, print_case, print_header,
+                          timing, timing_long, NAMES, argument_parser)
 
 F32 = np.float32
 # OpenBLAS core names whose sgemm kernels use AVX-512.
 AVX512_CORES = {"SkylakeX", "Cooperlake", "SapphireRapids", "Zen4", "Zen5"}
 
-# W6: m x k x n, as in benches/src/sgemm.rs.
-SGEMM_CASES = [
-    (256, 256, 256),
-    (1024, 1024, 1024),
-    (2048, 2048, 2048),
-    (1, 12288, 209),
-    (20, 12288, 209),
-    (20, 209, 12288),
-]
-SEED = 6
 
-CAT_EXAMPLES, CAT_FEATURES = 209, 12288
-W1_ITERS, W1_TIMED, W1_LR = 2000, 200, 0.005
-W2_LAYERS, W2_ITERS, W2_TIMED, W2_LR = [12288, 20, 7, 5, 1], 2500, 250, 0.0075
-W3_LAYERS, W3_BATCH, W3_EXAMPLES, W3_TIMED_STEPS, W3_LR = [784, 512, 256, 10], 128, 60000, 100, 1e-3
-W7 = (32, 32, 32, 64, 64)  # n, h, w, c_in, c_out
-W8_BATCHES = [1, 256]
-
-
-def stats(samples, calls, scale=1.0):
-    samples = sorted(s * scale for s in samples)
-    n = len(samples)
-    median = samples[n // 2] if n % 2 else 0.5 * (samples[n // 2 - 1] + samples[n // 2])
-    return {"median_s": median, "min_s": samples[0], "max_s": samples[-1], "reps": n,
-            "calls_per_rep": calls}
-
-
-def timing(f, reps, min_time):
-    """Seconds per call of a short `f`: warm-up and sizing calls, then repetitions of enough
-    calls to last `min_time`."""
-    f()
-    t0 = time.perf_counter()
-    f()
-    once = max(time.perf_counter() - t0, 1e-9)
-    calls = max(1, math.ceil(min_time / once))
-    samples = []
-    for _ in range(max(reps, 5)):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            f()
-        samples.append((time.perf_counter() - t0) / calls)
-    return stats(samples, calls)
-
-
-def timing_long(f, reps, scale):
-    """A long `f` (a fraction of a schedule): one warm-up call, then one call per repetition;
-    times multiplied by `scale`."""
-    f()
-    samples = []
-    for _ in range(max(reps, 5)):
-        t0 = time.perf_counter()
-        f()
-        samples.append(time.perf_counter() - t0)
-    return stats(samples, 1, scale)
 
 
 def sigmoid(z):
@@ -452,8 +402,6 @@ def bench_w7(args, rng):
 
 WORKLOADS = {"W1": bench_w1, "W2": bench_w2, "W3": bench_w3, "W6": bench_w6, "W7": bench_w7,
              "W8": bench_w8}
-NAMES = {"logreg-cat": "W1", "deep-cat": "W2", "mnist-mlp": "W3", "signs-cnn": "W4",
-         "resnet-cifar": "W5", "sgemm": "W6", "conv3x3": "W7", "mlp-infer": "W8"}
 # Workloads of BENCHMARKS.md without a NumPy peer.
 NOT_HERE = {"W4", "W5"}
 VARIANTS = {"W7": "im2col"}
@@ -468,13 +416,7 @@ def blas_info():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("workloads", nargs="*", help="ids or names (default: all)")
-    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
-    ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--min-time-ms", type=float, default=200.0)
-    ap.add_argument("--full", action="store_true", help="time whole schedules (W1, W2, W3)")
-    ap.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    ap = argument_parser(__doc__.splitlines()[0], "time whole schedules (W1, W2, W3)")
     ap.add_argument(
         "--allow-avx2", action="store_true", help="run even if OpenBLAS picked non-AVX-512 kernels"
     )
@@ -508,28 +450,15 @@ def main():
             "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (or pass --allow-avx2)"
         )
 
-    if not args.json:
-        print(f"{'id':<4} {'case':<28} {'threads':>7} {'median':>12} {'spread':>7}  figures")
+    print_header(args.json)
     for wid in ids:
         for t in (int(x) for x in args.threads.split(",")):
             rng = np.random.default_rng(SEED)
             with threadpool_limits(limits=t, user_api="blas"):
                 actual = blas_info()["num_threads"]
-                for workload, case, tm, scale, note, figures in WORKLOADS[wid](args, rng):
-                    if args.json:
-                        row = {"source": "numpy", "workload": workload, "case": case,
-                               "variant": VARIANTS.get(workload, "numpy"), "threads": actual,
-                               **tm, "scale": scale}
-                        if note:
-                            row["note"] = note
-                        row.update(figures)
-                        print(json.dumps(row), flush=True)
-                    else:
-                        spread = 100.0 * (tm["max_s"] - tm["min_s"]) / tm["median_s"]
-                        figs = ", ".join(f"{k} {v:.4g}" for k, v in figures.items())
-                        extra = f"  ({note})" if note else ""
-                        print(f"{workload:<4} {case:<28} {actual:>7} {tm['median_s'] * 1e3:>9.3f} ms "
-                              f"{spread:>6.1f}%  {figs}{extra}", flush=True)
+                for case_row in WORKLOADS[wid](args, rng):
+                    variant = VARIANTS.get(case_row[0], "numpy")
+                    print_case(args.json, "numpy", variant, actual, case_row)
 
 
 if __name__ == "__main__":

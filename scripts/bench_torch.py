@@ -45,78 +45,28 @@ PyTorch is not a dependency of the project: install its CPU build by hand, for e
 that `scripts/bench_compare.py` joins with dlkit's.
 """
 
-import argparse
 import json
 import math
 import sys
-import time
 import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench_common import (CAT_EXAMPLES, CAT_FEATURES, SEED, SGEMM_CASES, W1_ITERS, W1_LR, W1_TIMED,
+                          W2_ITERS, W2_LAYERS, W2_LR, W2_TIMED, W3_BATCH, W3_EXAMPLES, W3_LAYERS,
+                          W3_LR, W3_TIMED_STEPS, W7, W8_BATCHES, print_case, print_header,
+                          timing, timing_long, NAMES, argument_parser)
+
 # W4's even kernels with padding="same" pad asymmetrically (a padded copy), as they should.
 warnings.filterwarnings("ignore", message="Using padding='same' with even kernel lengths")
 
 F32 = torch.float32
-SEED = 6
 
-# W6: m x k x n, as in benches/src/sgemm.rs and scripts/bench_numpy.py.
-SGEMM_CASES = [
-    (256, 256, 256),
-    (1024, 1024, 1024),
-    (2048, 2048, 2048),
-    (1, 12288, 209),
-    (20, 12288, 209),
-    (20, 209, 12288),
-]
-CAT_EXAMPLES, CAT_FEATURES = 209, 12288
-W1_ITERS, W1_TIMED, W1_LR = 2000, 200, 0.005
-W2_LAYERS, W2_ITERS, W2_TIMED, W2_LR = [12288, 20, 7, 5, 1], 2500, 250, 0.0075
-W3_LAYERS, W3_BATCH, W3_EXAMPLES, W3_TIMED_STEPS, W3_LR = [784, 512, 256, 10], 128, 60000, 100, 1e-3
 W4_EXAMPLES, W4_BATCH, W4_EPOCHS, W4_CLASSES, W4_LR = 1080, 64, 10, 6, 0.009
 W5_BATCH, W5_STEPS, W5_TIMED_STEPS, W5_CLASSES, W5_LR, W5_MOMENTUM = 64, 50, 10, 10, 0.1, 0.9
 W5_STAGES, W5_BLOCKS = [16, 32, 64], 3
-W7 = (32, 32, 32, 64, 64)  # n, h, w, c_in, c_out
-W8_BATCHES = [1, 256]
-
-
-def stats(samples, calls, scale=1.0):
-    samples = sorted(s * scale for s in samples)
-    n = len(samples)
-    median = samples[n // 2] if n % 2 else 0.5 * (samples[n // 2 - 1] + samples[n // 2])
-    return {"median_s": median, "min_s": samples[0], "max_s": samples[-1], "reps": n,
-            "calls_per_rep": calls}
-
-
-def timing(f, reps, min_time):
-    """Seconds per call of a short `f`: warm-up and sizing calls, then repetitions of enough
-    calls to last `min_time`."""
-    f()
-    t0 = time.perf_counter()
-    f()
-    once = max(time.perf_counter() - t0, 1e-9)
-    calls = max(1, math.ceil(min_time / once))
-    samples = []
-    for _ in range(max(reps, 5)):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            f()
-        samples.append((time.perf_counter() - t0) / calls)
-    return stats(samples, calls)
-
-
-def timing_long(f, reps, scale):
-    """A long `f` (a fraction of a schedule): one warm-up call, then one call per repetition;
-    times multiplied by `scale`."""
-    f()
-    samples = []
-    for _ in range(max(reps, 5)):
-        t0 = time.perf_counter()
-        f()
-        samples.append(time.perf_counter() - t0)
-    return stats(samples, 1, scale)
 
 
 def init_weights(model):
@@ -365,18 +315,10 @@ def bench_w8(args, gen):
 
 WORKLOADS = {"W1": bench_w1, "W2": bench_w2, "W3": bench_w3, "W4": bench_w4, "W5": bench_w5,
              "W6": bench_w6, "W7": bench_w7, "W8": bench_w8}
-NAMES = {"logreg-cat": "W1", "deep-cat": "W2", "mnist-mlp": "W3", "signs-cnn": "W4",
-         "resnet-cifar": "W5", "sgemm": "W6", "conv3x3": "W7", "mlp-infer": "W8"}
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("workloads", nargs="*", help="ids or names (default: all)")
-    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
-    ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--min-time-ms", type=float, default=200.0)
-    ap.add_argument("--full", action="store_true", help="time whole schedules (W1 to W5)")
-    ap.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    ap = argument_parser(__doc__.splitlines()[0], "time whole schedules (W1 to W5)")
     args = ap.parse_args()
     ids = []
     for key in args.workloads or list(WORKLOADS):
@@ -391,28 +333,14 @@ def main():
             "cpu_capability": torch.backends.cpu.get_cpu_capability()}
     print(json.dumps(line) if args.json else f"PyTorch {torch.__version__}, oneDNN "
           f"{line['mkldnn']}, CPU capability {line['cpu_capability']}")
-    if not args.json:
-        print(f"{'id':<4} {'case':<28} {'threads':>7} {'median':>12} {'spread':>7}  figures")
+    print_header(args.json)
     for wid in ids:
         for threads in (int(x) for x in args.threads.split(",")):
             torch.set_num_threads(threads)
             torch.manual_seed(SEED)
             gen = torch.Generator().manual_seed(SEED)
-            for workload, case, tm, scale, note, figures in WORKLOADS[wid](args, gen):
-                actual = torch.get_num_threads()
-                if args.json:
-                    row = {"source": "torch", "workload": workload, "case": case,
-                           "variant": "torch", "threads": actual, **tm, "scale": scale}
-                    if note:
-                        row["note"] = note
-                    row.update(figures)
-                    print(json.dumps(row), flush=True)
-                else:
-                    spread = 100.0 * (tm["max_s"] - tm["min_s"]) / tm["median_s"]
-                    figs = ", ".join(f"{k} {v:.4g}" for k, v in figures.items())
-                    extra = f"  ({note})" if note else ""
-                    print(f"{workload:<4} {case:<28} {actual:>7} {tm['median_s'] * 1e3:>9.3f} ms "
-                          f"{spread:>6.1f}%  {figs}{extra}", flush=True)
+            for case_row in WORKLOADS[wid](args, gen):
+                print_case(args.json, "torch", "torch", torch.get_num_threads(), case_row)
 
 
 if __name__ == "__main__":
