@@ -309,15 +309,6 @@ pub fn run_resnet_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    fn quick() -> Settings {
-        Settings {
-            reps: 5,
-            min_rep_time: Duration::from_micros(50),
-            full: false,
-        }
-    }
 
     #[test]
     fn signs_cnn_has_the_courses_shapes() {
@@ -341,10 +332,10 @@ mod tests {
 
     #[test]
     fn small_runs_report_their_scale() {
-        let ms = run_signs_with(70, 1, &quick()).unwrap();
+        let ms = run_signs_with(70, 1, &Settings::smoke()).unwrap();
         assert_eq!(ms[0].note, "1 of 10 epochs timed, x10");
         assert_eq!(ms[0].case, "70x64x64x3 batch64");
-        let ms = run_resnet_with(2, 2, &quick()).unwrap();
+        let ms = run_resnet_with(2, 2, &Settings::smoke()).unwrap();
         assert_eq!((ms[0].case.as_str(), ms[0].scale), ("batch2", 25.0));
         assert!(ms[0].to_json_line().contains("\"images_per_s\":"));
     }

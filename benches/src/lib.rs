@@ -53,6 +53,17 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// The fewest repetitions of the shortest calls: the unit tests' smoke runs, no figure.
+    #[cfg(test)]
+    pub(crate) fn smoke() -> Self {
+        Self {
+            min_rep_time: Duration::from_micros(50),
+            ..Self::default()
+        }
+    }
+}
+
 /// One benchmark workload of `BENCHMARKS.md`.
 #[derive(Clone, Copy)]
 pub struct Workload {

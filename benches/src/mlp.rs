@@ -318,15 +318,6 @@ pub fn run_infer_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    fn quick() -> Settings {
-        Settings {
-            reps: 5,
-            min_rep_time: Duration::from_micros(50),
-            full: false,
-        }
-    }
 
     #[test]
     fn gradient_descent_lowers_the_loss_of_a_small_classifier() {
@@ -346,7 +337,7 @@ mod tests {
 
     #[test]
     fn mnist_fraction_is_scaled_to_the_epoch() {
-        let ms = run_mnist_with(1000, 2, &quick()).unwrap();
+        let ms = run_mnist_with(1000, 2, &Settings::smoke()).unwrap();
         let m = &ms[0];
         assert_eq!(m.note, "256 of 1000 examples timed, x3.9062");
         assert!((m.scale - 1000.0 / 256.0).abs() < 1e-12);
@@ -357,7 +348,7 @@ mod tests {
 
     #[test]
     fn inference_reports_each_batch() {
-        let ms = run_infer_with(&[1, 3], &quick()).unwrap();
+        let ms = run_infer_with(&[1, 3], &Settings::smoke()).unwrap();
         let cases: Vec<_> = ms.iter().map(|m| m.case.as_str()).collect();
         assert_eq!(cases, ["batch1", "batch3"]);
         assert!(ms.iter().all(|m| m.figures[0].value > 0.0));
