@@ -217,12 +217,22 @@ pub fn parse(text: &str, name: &str) -> TrainResult<Config> {
 fn toml_error(name: &str, text: &str, path: &str, e: &toml::de::Error) -> TrainError {
     let mut msg = e.message().trim().to_string();
     let place = describe_path(path);
+    if let Some(table) = missing_table(&msg, &place) {
+        // Its span is the whole file: no line to point at.
+        return TrainError::Input(format!(
+            "{name}: no [{table}] table (a config needs [data], [model] and [train])"
+        ));
+    }
     if !place.is_empty() {
-        // "unknown field `x`, expected ..." reads best with the table after the field.
-        let at = msg
-            .starts_with("unknown field `")
-            .then(|| msg.find("`, ").map(|i| i + 1))
-            .flatten();
+        // "unknown field `x`, expected ..." and "missing field `x`" read best with the table
+        // after the field.
+        let at = if msg.starts_with("unknown field `") {
+            msg.find("`, ").map(|i| i + 1)
+        } else if msg.starts_with("missing field `") {
+            Some(msg.len())
+        } else {
+            None
+        };
         match at {
             Some(i) => msg.insert_str(i, &format!(" in {place}")),
             None => msg = format!("{place}: {msg}"),
@@ -235,6 +245,12 @@ fn toml_error(name: &str, text: &str, path: &str, e: &toml::de::Error) -> TrainE
         msg.push_str(&format!(" (line {line}, column {column})"));
     }
     TrainError::Input(format!("{name}: {msg}"))
+}
+
+/// The required table that serde's "missing field `train`" at the top of the file is about.
+fn missing_table<'m>(msg: &'m str, place: &str) -> Option<&'m str> {
+    let field = msg.strip_prefix("missing field `")?.strip_suffix('`')?;
+    (place.is_empty() && ["data", "model", "train"].contains(&field)).then_some(field)
 }
 
 /// `optimizer` as `[optimizer]`, `model.layers[2]` as `[model] layers[2]`, `.` as nothing.
@@ -271,6 +287,31 @@ mod tests {
         let again = parse(&c.to_toml().unwrap(), "again").unwrap();
         assert_eq!(again.model.layers, c.model.layers);
         assert_eq!(again.optimizer, c.optimizer);
+    }
+
+    #[test]
+    fn a_missing_table_or_field_is_named_with_its_table() {
+        let e = parse(&DEFAULT_CONFIG.replace("epochs = 2500", ""), "cat.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("cat.toml: missing field `epochs` in [train] (line "),
+            "{e}"
+        );
+        let without_train: String = DEFAULT_CONFIG
+            .split_inclusive('\n')
+            .scan(false, |in_train, line| {
+                if line.starts_with('[') {
+                    *in_train = line.starts_with("[train]");
+                }
+                Some(if *in_train { "" } else { line })
+            })
+            .collect();
+        let e = parse(&without_train, "cat.toml").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "cat.toml: no [train] table (a config needs [data], [model] and [train])"
+        );
     }
 
     #[test]
