@@ -85,6 +85,7 @@ fn classifier(classes: usize) -> [LayerSpec; 2] {
         units: classes,
         bias: true,
         init: Some(Init::Xavier),
+        trainable: true,
     };
     [LayerSpec::Dense(dense), LayerSpec::Softmax]
 }

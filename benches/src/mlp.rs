@@ -63,6 +63,7 @@ fn dense(units: usize, init: Init) -> LayerSpec {
         units,
         bias: true,
         init: Some(init),
+        trainable: true,
     })
 }
 

@@ -240,7 +240,7 @@ pub fn save_with(
     let tensors = named_tensors(model);
     let dtype = tensors.first().map_or(DType::F32, |t| t.tensor.dtype());
     let layers = match model.spec() {
-        Some(LayerSpec::Sequential { layers }) => layers,
+        Some(LayerSpec::Sequential { layers, .. }) => layers,
         Some(other) => vec![other],
         None => {
             return Err(Error::file(

@@ -112,16 +112,35 @@ pub trait Module: Send + Sync {
         None
     }
 
-    /// Freezes every parameter (no gradient, no update), for transfer learning.
-    fn freeze(&self) {
-        self.parameters()
-            .iter()
-            .for_each(|p| p.set_trainable(false));
+    /// Freezes (`false`) or unfreezes (`true`) the module and everything inside it, with
+    /// Keras' semantics of `layer.trainable = False`: its parameters need no gradient and
+    /// get no update (optimisers skip them, weight decay included), and a frozen batch norm
+    /// normalises with its running statistics and leaves them unchanged even while the model
+    /// trains. Saved descriptions say `trainable = false` for frozen layers.
+    ///
+    /// PyTorch differs: `requires_grad_(False)` stops the updates of the parameters, but a
+    /// `BatchNorm` in `train()` mode still normalises with batch statistics and updates its
+    /// running statistics; one calls `.eval()` on the frozen part as well.
+    fn set_trainable(&self, on: bool) {
+        self.parameters().iter().for_each(|p| p.set_trainable(on));
     }
 
-    /// Makes every parameter trainable again.
+    /// Whether the module learns: false when it has parameters and every one is frozen.
+    fn trainable(&self) -> bool {
+        let params = self.parameters();
+        params.is_empty() || params.iter().any(|p| p.trainable())
+    }
+
+    /// [`set_trainable`](Module::set_trainable)`(false)`: freezes the module, for transfer
+    /// learning.
+    fn freeze(&self) {
+        self.set_trainable(false);
+    }
+
+    /// [`set_trainable`](Module::set_trainable)`(true)`: makes every parameter trainable
+    /// again.
     fn unfreeze(&self) {
-        self.parameters().iter().for_each(|p| p.set_trainable(true));
+        self.set_trainable(true);
     }
 }
 

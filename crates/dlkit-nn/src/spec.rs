@@ -29,6 +29,8 @@ pub enum LayerSpec {
     Flatten,
     Sequential {
         layers: Vec<LayerSpec>,
+        #[serde(default = "trainable", skip_serializing_if = "is_trainable")]
+        trainable: bool,
     },
     Conv2d(Conv2dSpec),
     MaxPool2d(Pool2dSpec),
@@ -41,6 +43,17 @@ pub enum LayerSpec {
 
 fn default_slope() -> f64 {
     0.01
+}
+
+/// The default of every layer's `trainable` field: layers learn unless frozen.
+pub(crate) fn trainable() -> bool {
+    true
+}
+
+/// `trainable` is written only when false, so that descriptions of models without frozen
+/// layers stay as they were.
+pub(crate) fn is_trainable(on: &bool) -> bool {
+    *on
 }
 
 /// What building needs besides the layer itself: the dtype, the seeded generators, and the
@@ -153,9 +166,34 @@ impl LayerSpec {
         })
     }
 
-    /// Builds the layer for inputs of shape `input` (one example, batch axis excluded).
-    /// Errors describe what the layer needs; containers add which layers are involved.
+    /// Whether the layer learns: false for `trainable = false`, which freezes its parameters
+    /// and, in a container, every layer inside (see [`Module::set_trainable`]). Layers
+    /// without parameters have no such field and are trainable.
+    pub fn trainable(&self) -> bool {
+        match self {
+            LayerSpec::Dense(spec) => spec.trainable,
+            LayerSpec::BatchNorm(spec) => spec.trainable,
+            LayerSpec::Conv2d(spec) => spec.trainable,
+            LayerSpec::Sequential { trainable, .. } => *trainable,
+            LayerSpec::Residual(spec) => spec.trainable,
+            LayerSpec::Inception(spec) => spec.trainable,
+            LayerSpec::Graph(spec) => spec.trainable,
+            _ => true,
+        }
+    }
+
+    /// Builds the layer for inputs of shape `input` (one example, batch axis excluded),
+    /// frozen when the spec says `trainable = false`. Errors describe what the layer needs;
+    /// containers add which layers are involved.
     pub fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
+        let (layer, out) = self.build_layer(ctx, input)?;
+        if !self.trainable() {
+            layer.set_trainable(false);
+        }
+        Ok((layer, out))
+    }
+
+    fn build_layer(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
         if let Some(act) = self.activation() {
             return Ok((Box::new(act), input.to_vec()));
         }
@@ -174,7 +212,7 @@ impl LayerSpec {
                 Box::new(crate::layers::flatten::Flatten),
                 vec![input.iter().product()],
             )),
-            LayerSpec::Sequential { layers } => {
+            LayerSpec::Sequential { layers, .. } => {
                 let (seq, out) = Sequential::build(layers, ctx, input)?;
                 Ok((Box::new(seq), out))
             }

@@ -456,6 +456,7 @@ fn conv2d_fixture_case(c: &Case) -> Built {
         padding,
         bias: true,
         init: None,
+        trainable: true,
     });
     let input = &x.shape()[1..];
     // Our own `same` rule gives the padding the fixture says it used.
@@ -727,7 +728,8 @@ fn inception_names_and_concatenates_in_branch_order() {
         "parameter names and shapes"
     );
     // Branch 0's channels come first: they equal the first branch run alone.
-    let Some(LayerSpec::Inception(InceptionSpec { branches })) = model.layers()[0].spec() else {
+    let Some(LayerSpec::Inception(InceptionSpec { branches, .. })) = model.layers()[0].spec()
+    else {
         unreachable!()
     };
     let mut ctx = BuildContext::new(DType::F64, 1, Init::He);
@@ -1126,6 +1128,7 @@ fn new_layers_read_from_toml_with_defaults() {
             padding: PaddingSpec::Same,
             bias: false,
             init: Some(Init::GlorotUniform),
+            trainable: true,
         }),
         conv2d(Conv2dSpec {
             stride: [2, 1],

@@ -427,6 +427,7 @@ fn specs_have_defaults_and_round_trip() {
             momentum: 0.99,
             epsilon: 1e-3,
             unbiased_running_var: true,
+            trainable: true,
         }),
         LayerSpec::Dropout(DropoutSpec {
             keep_prob: 0.5,

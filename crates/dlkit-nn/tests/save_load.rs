@@ -28,6 +28,7 @@ fn dense_no_bias(units: usize) -> LayerSpec {
         units,
         bias: false,
         init: None,
+        trainable: true,
     })
 }
 
@@ -141,7 +142,7 @@ fn round_trip(name: &str, specs: &[LayerSpec], shape: &[usize], dtype: DType) {
     // Loaded models come back in evaluation mode.
     let (loaded, info) = io::load(dir.path()).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(info, saved, "{name}");
-    let Some(LayerSpec::Sequential { layers }) = model.spec() else {
+    let Some(LayerSpec::Sequential { layers, .. }) = model.spec() else {
         unreachable!()
     };
     assert_eq!(
@@ -190,6 +191,7 @@ fn cases() -> Vec<(&'static str, Vec<LayerSpec>, Vec<usize>)> {
                 units: 3,
                 bias: true,
                 init: Some(Init::Normal { scale: 0.01 }),
+                trainable: true,
             })],
             vec![4],
         ),
@@ -220,8 +222,10 @@ fn cases() -> Vec<(&'static str, Vec<LayerSpec>, Vec<usize>)> {
                         LayerSpec::Tanh,
                         LayerSpec::Sequential {
                             layers: vec![dense_no_bias(5), LayerSpec::Relu],
+                            trainable: true,
                         },
                     ],
+                    trainable: true,
                 },
                 dense(3),
                 LayerSpec::Softmax,
@@ -266,6 +270,7 @@ fn cases() -> Vec<(&'static str, Vec<LayerSpec>, Vec<usize>)> {
                     momentum: 0.99,
                     epsilon: 0.001_234_567_890_123,
                     unbiased_running_var: true,
+                    trainable: true,
                 }),
                 LayerSpec::Flatten,
                 dense(2),
@@ -284,6 +289,7 @@ fn cases() -> Vec<(&'static str, Vec<LayerSpec>, Vec<usize>)> {
                     padding: PaddingSpec::Same,
                     bias: false,
                     init: Some(Init::GlorotUniform),
+                    trainable: true,
                 }),
                 LayerSpec::Conv2d(Conv2dSpec::new(2, 3).with_stride(2).with_padding(
                     PaddingSpec::Explicit {
@@ -392,7 +398,7 @@ const VARIANTS: usize = 17;
 fn visit(spec: &LayerSpec, seen: &mut [bool]) {
     seen[variant(spec)] = true;
     let children: Vec<&LayerSpec> = match spec {
-        LayerSpec::Sequential { layers } => layers.iter().collect(),
+        LayerSpec::Sequential { layers, .. } => layers.iter().collect(),
         LayerSpec::Residual(r) => r.main.iter().chain(&r.shortcut).collect(),
         LayerSpec::Inception(i) => i.branches.iter().flatten().collect(),
         LayerSpec::Graph(g) => g.nodes.iter().filter_map(|n| n.layer_spec()).collect(),
@@ -587,6 +593,7 @@ fn transfer_learning_loads_a_subset_by_prefix() {
         &[
             LayerSpec::Sequential {
                 layers: vec![dense(5), LayerSpec::Relu, dense(3)],
+                trainable: true,
             },
             LayerSpec::Relu,
             dense(2),
@@ -971,6 +978,7 @@ fn broken_description(tag: &str, edit: impl FnOnce(&mut serde_json::Value)) -> S
             LayerSpec::LeakyRelu { slope: 0.2 },
             LayerSpec::Sequential {
                 layers: vec![dense(2), LayerSpec::Relu],
+                trainable: true,
             },
         ],
         &[4],

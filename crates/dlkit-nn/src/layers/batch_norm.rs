@@ -13,6 +13,12 @@
 //!
 //! Evaluation: `y = γ (x - running_mean) / √(running_var + ε) + β`.
 //!
+//! A frozen layer (`trainable = false`, [`Module::set_trainable`]) always runs as in
+//! evaluation, even while the model trains: it normalises with the running statistics and
+//! leaves them unchanged, as Keras' frozen `BatchNormalization` does. PyTorch differs:
+//! `requires_grad = False` on γ and β still normalises with batch statistics and updates the
+//! running ones in `train()` mode; one calls `.eval()` on the layer as well.
+//!
 //! Conventions: `momentum` weighs the *old* running value, as in the course's exponentially
 //! weighted averages and Keras (`momentum = 0.9` here, 0.99 in Keras); PyTorch's `momentum`
 //! weighs the *new* batch value, so PyTorch's 0.1 is `momentum = 0.9` here. The running
@@ -27,12 +33,13 @@
 use crate::error::{Error, Result};
 use crate::module::Module;
 use crate::param::{Param, ParamKind};
-use crate::spec::{BuildContext, Built, LayerSpec};
+use crate::spec::{is_trainable, trainable, BuildContext, Built, LayerSpec};
 use dlkit_core::{no_grad, with_dtype, DType, Tensor};
 use serde::{Deserialize, Serialize};
 
-/// `{ type = "batch_norm" }`, with optional `momentum` (0.9), `epsilon` (1e-5) and
-/// `unbiased_running_var` (false).
+/// `{ type = "batch_norm" }`, with optional `momentum` (0.9), `epsilon` (1e-5),
+/// `unbiased_running_var` (false) and `trainable` (true; false freezes γ, β and the running
+/// statistics).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BatchNormSpec {
@@ -42,6 +49,8 @@ pub struct BatchNormSpec {
     pub epsilon: f64,
     #[serde(default)]
     pub unbiased_running_var: bool,
+    #[serde(default = "trainable", skip_serializing_if = "is_trainable")]
+    pub trainable: bool,
 }
 
 fn default_momentum() -> f64 {
@@ -58,6 +67,7 @@ impl Default for BatchNormSpec {
             momentum: default_momentum(),
             epsilon: default_epsilon(),
             unbiased_running_var: false,
+            trainable: true,
         }
     }
 }
@@ -115,7 +125,8 @@ impl BatchNorm {
         )
     }
 
-    /// A layer with given `gamma` and `beta` (both `[features]`, one dtype).
+    /// A layer with given `gamma` and `beta` (both `[features]`, one dtype), frozen when
+    /// `spec.trainable` is false.
     pub fn from_tensors(gamma: Tensor, beta: Tensor, spec: BatchNormSpec) -> Result<Self> {
         spec.validate()?;
         if gamma.rank() != 1 || gamma.shape() != beta.shape() || gamma.dtype() != beta.dtype() {
@@ -129,14 +140,18 @@ impl BatchNorm {
             )));
         }
         let (n, dtype) = (gamma.shape()[0], gamma.dtype());
-        Ok(BatchNorm {
+        let layer = BatchNorm {
             gamma: Param::new("gamma", gamma, ParamKind::Scale),
             beta: Param::new("beta", beta, ParamKind::Shift),
             running_mean: Tensor::zeros(&[n], dtype),
             running_var: Tensor::ones(&[n], dtype),
             spec,
             training: true,
-        })
+        };
+        if !layer.spec.trainable {
+            layer.set_trainable(false);
+        }
+        Ok(layer)
     }
 
     /// The number of features (the size of the last axis).
@@ -148,8 +163,16 @@ impl BatchNorm {
         &self.spec
     }
 
+    /// Whether the layer is in training mode. A frozen layer in training mode still
+    /// normalises as in evaluation (see [`BatchNorm::uses_batch_statistics`]).
     pub fn is_training(&self) -> bool {
         self.training
+    }
+
+    /// Whether the forward normalises with the batch's statistics and updates the running
+    /// ones: in training mode, unless the layer is frozen (γ and β both not trainable).
+    pub fn uses_batch_statistics(&self) -> bool {
+        self.training && (self.gamma.trainable() || self.beta.trainable())
     }
 
     /// The running mean: a handle on the layer's own storage, which every training forward
@@ -210,7 +233,7 @@ impl Module for BatchNorm {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let axes = self.reduce_axes(x)?;
         let (gamma, beta) = (&self.gamma.tensor, &self.beta.tensor);
-        if !self.training {
+        if !self.uses_batch_statistics() {
             // y = x · s + (β - μ_run · s) with s = γ / √(σ²_run + ε).
             let inv_std = self.running_var.add_scalar(self.spec.epsilon).powf(-0.5);
             let scale = gamma.try_mul(&inv_std)?;
@@ -254,7 +277,10 @@ impl Module for BatchNorm {
     }
 
     fn spec(&self) -> Option<LayerSpec> {
-        Some(LayerSpec::BatchNorm(self.spec.clone()))
+        Some(LayerSpec::BatchNorm(BatchNormSpec {
+            trainable: self.trainable(),
+            ..self.spec.clone()
+        }))
     }
 }
 

@@ -19,12 +19,13 @@ use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::module::Module;
 use crate::param::{Param, ParamKind};
-use crate::spec::{BuildContext, Built, LayerSpec};
+use crate::spec::{is_trainable, trainable, BuildContext, Built, LayerSpec};
 use dlkit_core::{DType, Padding, Rng, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// `{ type = "conv2d", filters = 8, kernel = 3 }`, with optional `stride` (1), `padding`
-/// (`"valid"`), `bias` (true; false before batch norm) and `init` (the model's initialiser).
+/// (`"valid"`), `bias` (true; false before batch norm), `init` (the model's initialiser) and
+/// `trainable` (true; false freezes the layer).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Conv2dSpec {
@@ -42,6 +43,8 @@ pub struct Conv2dSpec {
     pub bias: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init: Option<Init>,
+    #[serde(default = "trainable", skip_serializing_if = "is_trainable")]
+    pub trainable: bool,
 }
 
 fn yes() -> bool {
@@ -62,6 +65,7 @@ impl Conv2dSpec {
             padding: PaddingSpec::Valid,
             bias: true,
             init: None,
+            trainable: true,
         }
     }
 
@@ -526,6 +530,7 @@ impl Module for Conv2d {
             padding: self.padding,
             bias: self.bias.is_some(),
             init: self.init,
+            trainable: self.trainable(),
         }))
     }
 }

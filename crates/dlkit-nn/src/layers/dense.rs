@@ -5,12 +5,12 @@ use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::module::Module;
 use crate::param::{Param, ParamKind};
-use crate::spec::{BuildContext, Built, LayerSpec};
+use crate::spec::{is_trainable, trainable, BuildContext, Built, LayerSpec};
 use dlkit_core::{DType, Rng, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// `{ type = "dense", units = 20 }`; `bias = false` before batch norm; `init` overrides the
-/// model's initialiser.
+/// model's initialiser; `trainable = false` freezes the layer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DenseSpec {
@@ -19,6 +19,8 @@ pub struct DenseSpec {
     pub bias: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init: Option<Init>,
+    #[serde(default = "trainable", skip_serializing_if = "is_trainable")]
+    pub trainable: bool,
 }
 
 fn yes() -> bool {
@@ -31,6 +33,7 @@ impl DenseSpec {
             units,
             bias: true,
             init: None,
+            trainable: true,
         }
     }
 
@@ -113,6 +116,7 @@ impl Module for Dense {
             units: self.weight.tensor.shape()[0],
             bias: self.bias.is_some(),
             init: self.init,
+            trainable: self.trainable(),
         }))
     }
 }

@@ -25,22 +25,28 @@ use crate::layers::pool::Pool2dSpec;
 use crate::layers::residual::layer_specs;
 use crate::layers::sequential::Sequential;
 use crate::module::Module;
-use crate::spec::{BuildContext, Built, LayerSpec};
+use crate::spec::{is_trainable, trainable, BuildContext, Built, LayerSpec};
 use dlkit_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-/// `{ type = "inception", branches = [[...], [...]] }`.
+/// `{ type = "inception", branches = [[...], [...]] }`; `trainable = false` freezes every
+/// branch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InceptionSpec {
     /// The branches, each a chain of layers applied to the block's input; their outputs are
     /// concatenated in this order.
     pub branches: Vec<Vec<LayerSpec>>,
+    #[serde(default = "trainable", skip_serializing_if = "is_trainable")]
+    pub trainable: bool,
 }
 
 impl InceptionSpec {
     pub fn new(branches: Vec<Vec<LayerSpec>>) -> Self {
-        InceptionSpec { branches }
+        InceptionSpec {
+            branches,
+            trainable: true,
+        }
     }
 
     pub(crate) fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
@@ -165,6 +171,9 @@ impl Module for Inception {
             .iter()
             .map(layer_specs)
             .collect::<Option<_>>()?;
-        Some(LayerSpec::Inception(InceptionSpec { branches }))
+        Some(LayerSpec::Inception(InceptionSpec {
+            branches,
+            trainable: self.trainable(),
+        }))
     }
 }

@@ -35,12 +35,13 @@ use crate::layers::batch_norm::BatchNormSpec;
 use crate::layers::conv2d::{Conv2dSpec, PaddingSpec};
 use crate::layers::sequential::Sequential;
 use crate::module::Module;
-use crate::spec::{BuildContext, Built, LayerSpec};
+use crate::spec::{is_trainable, trainable, BuildContext, Built, LayerSpec};
 use dlkit_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 /// `{ type = "residual", main = [...], shortcut = [...], activation = "relu" }`; `shortcut`
-/// absent or empty is the identity, `activation` defaults to ReLU (`"none"`: no activation).
+/// absent or empty is the identity, `activation` defaults to ReLU (`"none"`: no activation);
+/// `trainable = false` freezes both branches.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResidualSpec {
@@ -52,6 +53,8 @@ pub struct ResidualSpec {
     /// Applied to the sum of the branches.
     #[serde(default = "default_activation", with = "activation_serde")]
     pub activation: Option<Activation>,
+    #[serde(default = "trainable", skip_serializing_if = "is_trainable")]
+    pub trainable: bool,
 }
 
 fn default_activation() -> Option<Activation> {
@@ -65,6 +68,7 @@ impl ResidualSpec {
             main,
             shortcut: Vec::new(),
             activation: default_activation(),
+            trainable: true,
         }
     }
 
@@ -379,6 +383,7 @@ impl Module for Residual {
             main: layer_specs(&self.main)?,
             shortcut: layer_specs(&self.shortcut)?,
             activation: self.activation,
+            trainable: self.trainable(),
         }))
     }
 }

@@ -113,6 +113,9 @@ impl Module for Sequential {
             .iter()
             .map(|l| l.spec())
             .collect::<Option<_>>()?;
-        Some(LayerSpec::Sequential { layers })
+        Some(LayerSpec::Sequential {
+            layers,
+            trainable: self.trainable(),
+        })
     }
 }

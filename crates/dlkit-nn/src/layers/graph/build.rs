@@ -6,6 +6,7 @@ use super::model::{Graph, GraphNode, GraphOp};
 use super::names::Names;
 use super::spec::{GraphInput, GraphSpec, MergeOp, NodeOp, NodeSpec};
 use crate::error::{Error, Result};
+use crate::module::Module;
 use crate::spec::{BuildContext, Built};
 
 impl GraphSpec {
@@ -117,6 +118,9 @@ impl GraphSpec {
             .map(|(i, s)| GraphInput::with_shape(i.name.clone(), s))
             .collect();
         let graph = Graph::new(inputs, nodes, self.outputs.clone(), outputs);
+        if !self.trainable {
+            graph.set_trainable(false);
+        }
         Ok((graph, shapes_out))
     }
 

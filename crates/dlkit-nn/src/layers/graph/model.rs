@@ -218,6 +218,7 @@ impl Module for Graph {
             inputs: self.inputs.clone(),
             nodes: nodes.collect::<Option<_>>()?,
             outputs: self.output_names.clone(),
+            trainable: self.trainable(),
         }))
     }
 }

@@ -1,11 +1,12 @@
 //! The description of a graph: its inputs, its nodes in order, and which of them are outputs,
 //! as plain data with serde (unknown fields rejected).
 
-use crate::spec::LayerSpec;
+use crate::spec::{is_trainable, trainable, LayerSpec};
 use serde::{Deserialize, Serialize};
 
-/// `{ type = "graph", inputs = [...], nodes = [...], outputs = [...] }`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// `{ type = "graph", inputs = [...], nodes = [...], outputs = [...] }`; `trainable = false`
+/// freezes every node's layer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GraphSpec {
     /// The graph's inputs, in the order `forward_many` takes them.
@@ -15,6 +16,20 @@ pub struct GraphSpec {
     /// The names of the inputs or nodes the graph gives, in the order `forward_many` returns
     /// them.
     pub outputs: Vec<String>,
+    #[serde(default = "trainable", skip_serializing_if = "is_trainable")]
+    pub trainable: bool,
+}
+
+impl Default for GraphSpec {
+    /// No inputs, nodes or outputs; trainable.
+    fn default() -> Self {
+        GraphSpec {
+            inputs: Vec::new(),
+            nodes: Vec::new(),
+            outputs: Vec::new(),
+            trainable: true,
+        }
+    }
 }
 
 /// An input of a graph: `"image"`, or `{ name = "meta", shape = [4] }` with the shape of one
