@@ -128,3 +128,30 @@ pub(crate) fn map_n<T: Element, const I: usize, const O: usize>(
         }
     }
 }
+
+/// `dst.copy_from_slice(&src[..dst.len()])` for the short runs of im2col, as fixed-size
+/// moves instead of a `memcpy` call: blocks of 8 (then of 4), the last block ending at the
+/// end of the run and overlapping the one before it (rewriting equal values); runs shorter
+/// than 4 element by element.
+#[inline(always)]
+pub(crate) fn copy<T: Element>(dst: &mut [T], src: &[T]) {
+    #[inline(always)]
+    fn blocks<T: Element, const B: usize>(dst: &mut [T], src: &[T]) {
+        let n = dst.len();
+        let mut i = 0;
+        loop {
+            let at = i.min(n - B);
+            let s: &[T; B] = src[at..at + B].try_into().expect("B elements");
+            dst[at..at + B].copy_from_slice(s);
+            i += B;
+            if i >= n {
+                break;
+            }
+        }
+    }
+    match dst.len() {
+        n if n >= 8 => blocks::<T, 8>(dst, src),
+        n if n >= 4 => blocks::<T, 4>(dst, src),
+        n => dst.iter_mut().zip(&src[..n]).for_each(|(d, &s)| *d = s),
+    }
+}
