@@ -33,7 +33,7 @@ use rayon::prelude::*;
 use std::ops::Range;
 
 mod im2col;
-mod simd;
+pub(super) mod simd;
 #[cfg(test)]
 pub(crate) mod tests;
 mod winograd;

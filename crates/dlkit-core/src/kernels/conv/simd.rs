@@ -43,7 +43,7 @@ macro_rules! multiversion {
         }
     };
 }
-pub(super) use multiversion;
+pub(in crate::kernels) use multiversion;
 
 /// Elements per block: one 512-bit register of f32. A fixed trip count makes LLVM emit one
 /// vector operation per block (left to itself it unrolls 4×, which leaves rows as short as 64
