@@ -157,6 +157,12 @@ pub fn max_pool2d_forward<T: Element>(
 ) {
     let p = Plan::new(g, x.len(), y.len());
     check_len("argmax", argmax.len(), y.len());
+    assert!(
+        g.kh * g.kw <= MAX_WINDOW,
+        "max_pool2d: a {}x{} window has more than 2^24 pixels",
+        g.kh,
+        g.kw
+    );
     each_image(
         g.n,
         p.parallel,
@@ -165,6 +171,10 @@ pub fn max_pool2d_forward<T: Element>(
         |b, yb, ab| max_pool_image(g, &p, x, b, yb, ab),
     );
 }
+
+/// Most pixels in a max-pooling window: positions in the window are counted in the element
+/// type, exact in f32 up to 2^24.
+const MAX_WINDOW: usize = 1 << 24;
 
 multiversion!(
     /// [`max_pool2d_forward`] of image `b` into its outputs `yb` and `ab`, vectorised over the
@@ -190,29 +200,37 @@ fn max_pool_image_body<T: Element>(
 ) {
     let (c, base) = (g.c, b * p.x_img);
     let xb = &x[base..base + p.x_img];
+    // The winner's position in the window's scan order, per channel, held as a T so that
+    // the selects stay in T's lanes (exact up to `MAX_WINDOW`).
+    let mut pos = vec![T::zero(); c];
     for oy in 0..p.oh {
         for ox in 0..p.ow {
             let o = (oy * p.ow + ox) * c;
             let (rows, cols) = p.window(g, oy, ox);
-            let (yo, ao) = (&mut yb[o..o + c], &mut ab[o..o + c]);
+            let yo = &mut yb[o..o + c];
             // Start from the first pixel: against itself it is neither larger nor a new NaN.
             let first = (rows.start * g.w + cols.start) * c;
             yo.copy_from_slice(&xb[first..first + c]);
-            ao.iter_mut()
-                .enumerate()
-                .for_each(|(j, a)| *a = base + first + j);
-            for iy in rows {
-                for ix in cols.clone() {
-                    let off = (iy * g.w + ix) * c;
-                    let src = &xb[off..off + c];
+            pos.fill(T::zero());
+            let mut q = T::zero();
+            for iy in rows.clone() {
+                let run = &xb[(iy * g.w + cols.start) * c..(iy * g.w + cols.end) * c];
+                for src in run.chunks_exact(c) {
                     for j in 0..c {
                         let (v, m) = (src[j], yo[j]);
                         #[allow(clippy::eq_op)] // `v != v`: v is NaN
                         let take = v > m || (v != v && m == m);
                         yo[j] = if take { v } else { m };
-                        ao[j] = if take { base + off + j } else { ao[j] };
+                        pos[j] = if take { q } else { pos[j] };
                     }
+                    q += T::one();
                 }
+            }
+            let width = cols.len();
+            for (j, (a, q)) in ab[o..o + c].iter_mut().zip(&pos).enumerate() {
+                let q = q.to_usize().expect("a window position");
+                let (iy, ix) = (rows.start + q / width, cols.start + q % width);
+                *a = base + (iy * g.w + ix) * c + j;
             }
         }
     }
@@ -228,8 +246,9 @@ pub fn max_pool2d_backward<T: Element>(
 ) {
     let p = Plan::new(g, dx.len(), dy.len());
     check_len("argmax", argmax.len(), dy.len());
-    dx.fill(T::zero());
+    // Each image zeroes its own part of dx, on its own thread.
     each_image1(g.n, p.parallel, (dx, p.x_img), |b, dxb| {
+        dxb.fill(T::zero());
         let (base, part) = (b * p.x_img, b * p.y_img..(b + 1) * p.y_img);
         for (&a, &d) in argmax[part.clone()].iter().zip(&dy[part]) {
             assert!(
@@ -285,8 +304,8 @@ fn avg_pool_image_body<T: Element>(g: &Pool2dGeometry, p: &Plan, xb: &[T], yb: &
 /// pixel of each output's window.
 pub fn avg_pool2d_backward<T: Element>(g: &Pool2dGeometry, dy: &[T], dx: &mut [T]) {
     let p = Plan::new(g, dx.len(), dy.len());
-    dx.fill(T::zero());
     each_image1(g.n, p.parallel, (dx, p.x_img), |b, dxb| {
+        dxb.fill(T::zero());
         avg_pool_backward_image(g, &p, &dy[b * p.y_img..(b + 1) * p.y_img], dxb)
     });
 }

@@ -5,10 +5,10 @@
 //! `ix0 = ox·sw − left`, zeros where the window leaves the input. For one output line and one
 //! `ky` every interior pixel (`0 ≤ ix0` and `ix0 + kw ≤ w`) copies a full run from the same
 //! input row, so the walk decides the padding once per line and `ky` (not per run) and copies
-//! the interior runs with vector moves ([`simd::copy`]); only the edge pixels and the rows in
+//! the interior runs with vector moves ([`copy`]); only the edge pixels and the rows in
 //! the top and bottom padding write zeros.
 
-use super::simd::{self, multiversion};
+use super::simd::{copy, multiversion};
 use super::{Conv2dGeometry, Plan};
 use crate::element::Element;
 use std::ops::Range;
@@ -62,9 +62,14 @@ pub(super) fn im2col_body<T: Element>(
                 continue;
             }
             let x_row = &x[(b * g.h + iy) * g.w * c..][..g.w * c];
-            for ox in inner.clone() {
-                let ix0 = ox * sw - pad.left;
-                simd::copy(&mut line[ox * k + ky * run..][..run], &x_row[ix0 * c..]);
+            if !inner.is_empty() {
+                // Interior pixel `ox` copies `x_row[ix0·c ..][..run]`, `ix0 = ox·sw − left`,
+                // to its patch row at `ky·run`.
+                let mut ix = (inner.start * sw - pad.left) * c;
+                for d in line[inner.start * k..inner.end * k].chunks_exact_mut(k) {
+                    copy(&mut d[ky * run..ky * run + run], &x_row[ix..ix + run]);
+                    ix += sw * c;
+                }
             }
             for ox in (0..inner.start).chain(inner.end..p.ow) {
                 edge_run(

@@ -129,29 +129,28 @@ pub(crate) fn map_n<T: Element, const I: usize, const O: usize>(
     }
 }
 
-/// `dst.copy_from_slice(&src[..dst.len()])` for the short runs of im2col, as fixed-size
-/// moves instead of a `memcpy` call: blocks of 8 (then of 4), the last block ending at the
-/// end of the run and overlapping the one before it (rewriting equal values); runs shorter
-/// than 4 element by element.
+/// `dst.copy_from_slice(src)` (equal lengths) for the short runs of im2col, as fixed-size
+/// moves instead of a `memcpy` call: blocks of 8, the last one ending at the end of the run
+/// and overlapping the one before it (rewriting equal values); runs shorter than 8 element by
+/// element.
 #[inline(always)]
 pub(crate) fn copy<T: Element>(dst: &mut [T], src: &[T]) {
-    #[inline(always)]
-    fn blocks<T: Element, const B: usize>(dst: &mut [T], src: &[T]) {
-        let n = dst.len();
-        let mut i = 0;
-        loop {
-            let at = i.min(n - B);
-            let s: &[T; B] = src[at..at + B].try_into().expect("B elements");
-            dst[at..at + B].copy_from_slice(s);
-            i += B;
-            if i >= n {
-                break;
-            }
-        }
+    const B: usize = 8;
+    let n = dst.len();
+    assert_eq!(n, src.len(), "copy: lengths differ");
+    if n < B {
+        dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s);
+        return;
     }
-    match dst.len() {
-        n if n >= 8 => blocks::<T, 8>(dst, src),
-        n if n >= 4 => blocks::<T, 4>(dst, src),
-        n => dst.iter_mut().zip(&src[..n]).for_each(|(d, &s)| *d = s),
+    // Fixed-size arrays: a `copy_from_slice` of slices of unknown length calls `memcpy`.
+    let block = |d: &mut [T], s: &[T]| {
+        let d: &mut [T; B] = d.try_into().expect("B elements");
+        *d = *<&[T; B]>::try_from(s).expect("B elements");
+    };
+    for (d, s) in dst.chunks_exact_mut(B).zip(src.chunks_exact(B)) {
+        block(d, s);
+    }
+    if !n.is_multiple_of(B) {
+        block(&mut dst[n - B..], &src[n - B..]);
     }
 }
