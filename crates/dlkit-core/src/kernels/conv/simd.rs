@@ -142,11 +142,15 @@ pub(crate) fn copy<T: Element>(dst: &mut [T], src: &[T]) {
         dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s);
         return;
     }
-    // Fixed-size arrays: a `copy_from_slice` of slices of unknown length calls `memcpy`.
-    let block = |d: &mut [T], s: &[T]| {
-        let d: &mut [T; B] = d.try_into().expect("B elements");
-        *d = *<&[T; B]>::try_from(s).expect("B elements");
-    };
+    // Element by element over a fixed count: no `memcpy` call, one vector move per block.
+    #[inline(always)]
+    #[allow(clippy::manual_memcpy)] // `copy_from_slice` here is a `memcpy` call
+    fn block<T: Element>(d: &mut [T], s: &[T]) {
+        let (d, s) = (&mut d[..B], &s[..B]);
+        for i in 0..B {
+            d[i] = s[i];
+        }
+    }
     for (d, s) in dst.chunks_exact_mut(B).zip(src.chunks_exact(B)) {
         block(d, s);
     }
