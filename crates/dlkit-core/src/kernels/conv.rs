@@ -32,11 +32,13 @@ use crate::element::Element;
 use rayon::prelude::*;
 use std::ops::Range;
 
-mod simd;
+mod im2col;
+pub(super) mod simd;
 #[cfg(test)]
 pub(crate) mod tests;
 mod winograd;
 
+use im2col::im2col;
 use simd::multiversion;
 
 /// The shapes and window parameters of one 2-D convolution (see the module docs for layouts).
@@ -177,16 +179,37 @@ fn split_at_offsets<T>(mut s: &mut [T], cuts: impl Iterator<Item = usize>) -> Ve
     parts
 }
 
-/// `Σ_rows` of a row-major matrix with `cols` columns, summed in blocks (kinder to f32).
-fn column_sums<T: Element>(m: &[T], cols: usize) -> Vec<T> {
+multiversion!(
+    /// `Σ_rows` of a row-major matrix with `cols` columns, summed in blocks of at most 1024
+    /// rows per lane (kinder to f32).
+    fn column_sums<T: Element>(m: &[T], cols: usize) -> Vec<T> => column_sums_body
+);
+
+/// Lanes of [`column_sums`]' accumulator: `⌊64 / cols⌋` consecutive rows are added as one
+/// vector of `group·cols` elements, so that a few columns still fill the SIMD registers; the
+/// `group` partial sums are folded into the total at the end of each block.
+const SUM_LANES: usize = 64;
+
+#[inline(always)]
+fn column_sums_body<T: Element>(m: &[T], cols: usize) -> Vec<T> {
     let mut total = vec![T::zero(); cols];
-    let mut block = total.clone();
-    for rows in m.chunks(1024 * cols.max(1)) {
+    if cols == 0 {
+        return total;
+    }
+    let width = (SUM_LANES / cols).max(1) * cols;
+    let mut block = vec![T::zero(); width];
+    for rows in m.chunks(1024 * width) {
         block.fill(T::zero());
-        for r in rows.chunks_exact(cols) {
+        let mut groups = rows.chunks_exact(width);
+        for r in &mut groups {
             simd::map(&mut block, [r], |s, [v]| s + v);
         }
-        simd::map(&mut total, [&block], |s, [v]| s + v);
+        for r in groups.remainder().chunks_exact(cols) {
+            simd::map(&mut block[..cols], [r], |s, [v]| s + v);
+        }
+        for part in block.chunks_exact(cols) {
+            simd::map(&mut total, [part], |s, [v]| s + v);
+        }
     }
     total
 }
@@ -255,17 +278,6 @@ fn for_each_run(
             r += 1;
         }
     }
-}
-
-/// Writes the patch rows of `lines` into `cols` (row-major, `k` columns).
-fn im2col<T: Element>(g: &Conv2dGeometry, p: &Plan, x: &[T], lines: Range<usize>, cols: &mut [T]) {
-    for_each_run(g, p, lines, |i, src, len| {
-        let d = &mut cols[i..i + len];
-        match src {
-            Some(o) => d.copy_from_slice(&x[o..o + len]),
-            None => d.fill(T::zero()),
-        }
-    });
 }
 
 /// Adds the patch rows of `lines` in `cols` into `dx`, whose first element is input offset

@@ -8,6 +8,7 @@
 //! input pixels in the window (PyTorch's `count_include_pad=False`, TensorFlow's "same").
 //! Windows may overlap (`k > s`); the backward passes then add the contributions.
 
+use super::conv::simd::{map, multiversion};
 use super::window::{Window2d, WindowParams};
 use crate::element::Element;
 use rayon::prelude::*;
@@ -104,19 +105,6 @@ impl Plan {
         let cols = x0.max(left) - left..(x0 + g.kw).min(left + g.w) - left;
         (rows, cols)
     }
-
-    /// Calls `f(out_offset, window)` for every output pixel of one image.
-    fn each_pixel(
-        &self,
-        g: &Pool2dGeometry,
-        mut f: impl FnMut(usize, (Range<usize>, Range<usize>)),
-    ) {
-        for oy in 0..self.oh {
-            for ox in 0..self.ow {
-                f((oy * self.ow + ox) * g.c, self.window(g, oy, ox));
-            }
-        }
-    }
 }
 
 fn check_len(what: &str, got: usize, want: usize) {
@@ -169,43 +157,83 @@ pub fn max_pool2d_forward<T: Element>(
 ) {
     let p = Plan::new(g, x.len(), y.len());
     check_len("argmax", argmax.len(), y.len());
-    let c = g.c;
+    assert!(
+        g.kh * g.kw <= MAX_WINDOW,
+        "max_pool2d: a {}x{} window has more than 2^24 pixels",
+        g.kh,
+        g.kw
+    );
     each_image(
         g.n,
         p.parallel,
         (y, p.y_img),
         (argmax, p.y_img),
-        |b, yb, ab| {
-            let base = b * p.x_img;
-            let xb = &x[base..base + p.x_img];
-            p.each_pixel(g, |o, (rows, cols)| {
-                let (yo, ao) = (&mut yb[o..o + c], &mut ab[o..o + c]);
-                let mut first = true;
-                for iy in rows {
-                    for ix in cols.clone() {
-                        let off = (iy * g.w + ix) * c;
-                        let src = &xb[off..off + c];
-                        if first {
-                            yo.copy_from_slice(src);
-                            ao.iter_mut()
-                                .enumerate()
-                                .for_each(|(j, a)| *a = base + off + j);
-                            first = false;
-                            continue;
-                        }
-                        for (j, ((m, a), &v)) in
-                            yo.iter_mut().zip(ao.iter_mut()).zip(src).enumerate()
-                        {
-                            if v > *m || (v.is_nan() && !m.is_nan()) {
-                                *m = v;
-                                *a = base + off + j;
-                            }
-                        }
-                    }
-                }
-            });
-        },
+        |b, yb, ab| max_pool_image(g, &p, x, b, yb, ab),
     );
+}
+
+/// Most pixels in a max-pooling window: positions in the window are counted in the element
+/// type, exact in f32 up to 2^24.
+const MAX_WINDOW: usize = 1 << 24;
+
+multiversion!(
+    /// [`max_pool2d_forward`] of image `b` into its outputs `yb` and `ab`, vectorised over the
+    /// channels: each window pixel updates all channels with branch-free selects.
+    fn max_pool_image<T: Element>(
+        g: &Pool2dGeometry,
+        p: &Plan,
+        x: &[T],
+        b: usize,
+        yb: &mut [T],
+        ab: &mut [usize],
+    ) => max_pool_image_body
+);
+
+#[inline(always)]
+fn max_pool_image_body<T: Element>(
+    g: &Pool2dGeometry,
+    p: &Plan,
+    x: &[T],
+    b: usize,
+    yb: &mut [T],
+    ab: &mut [usize],
+) {
+    let (c, base) = (g.c, b * p.x_img);
+    let xb = &x[base..base + p.x_img];
+    // The winner's position in the window's scan order, per channel, held as a T so that
+    // the selects stay in T's lanes (exact up to `MAX_WINDOW`).
+    let mut pos = vec![T::zero(); c];
+    for oy in 0..p.oh {
+        for ox in 0..p.ow {
+            let o = (oy * p.ow + ox) * c;
+            let (rows, cols) = p.window(g, oy, ox);
+            let yo = &mut yb[o..o + c];
+            // Start from the first pixel: against itself it is neither larger nor a new NaN.
+            let first = (rows.start * g.w + cols.start) * c;
+            yo.copy_from_slice(&xb[first..first + c]);
+            pos.fill(T::zero());
+            let mut q = T::zero();
+            for iy in rows.clone() {
+                let run = &xb[(iy * g.w + cols.start) * c..(iy * g.w + cols.end) * c];
+                for src in run.chunks_exact(c) {
+                    for j in 0..c {
+                        let (v, m) = (src[j], yo[j]);
+                        #[allow(clippy::eq_op)] // `v != v`: v is NaN
+                        let take = v > m || (v != v && m == m);
+                        yo[j] = if take { v } else { m };
+                        pos[j] = if take { q } else { pos[j] };
+                    }
+                    q += T::one();
+                }
+            }
+            let width = cols.len();
+            for (j, (a, q)) in ab[o..o + c].iter_mut().zip(&pos).enumerate() {
+                let q = q.to_usize().expect("a window position");
+                let (iy, ix) = (rows.start + q / width, cols.start + q % width);
+                *a = base + (iy * g.w + ix) * c + j;
+            }
+        }
+    }
 }
 
 /// Backward of max pooling: `dx` (overwritten) is zero except `dx[argmax[i]] += dy[i]`
@@ -218,8 +246,9 @@ pub fn max_pool2d_backward<T: Element>(
 ) {
     let p = Plan::new(g, dx.len(), dy.len());
     check_len("argmax", argmax.len(), dy.len());
-    dx.fill(T::zero());
+    // Each image zeroes its own part of dx, on its own thread.
     each_image1(g.n, p.parallel, (dx, p.x_img), |b, dxb| {
+        dxb.fill(T::zero());
         let (base, part) = (b * p.x_img, b * p.y_img..(b + 1) * p.y_img);
         for (&a, &d) in argmax[part.clone()].iter().zip(&dy[part]) {
             assert!(
@@ -235,43 +264,84 @@ pub fn max_pool2d_backward<T: Element>(
 /// pixels (padding not counted).
 pub fn avg_pool2d_forward<T: Element>(g: &Pool2dGeometry, x: &[T], y: &mut [T]) {
     let p = Plan::new(g, x.len(), y.len());
-    let c = g.c;
     each_image1(g.n, p.parallel, (y, p.y_img), |b, yb| {
-        let xb = &x[b * p.x_img..(b + 1) * p.x_img];
-        p.each_pixel(g, |o, (rows, cols)| {
+        avg_pool_image(g, &p, &x[b * p.x_img..(b + 1) * p.x_img], yb)
+    });
+}
+
+multiversion!(
+    /// [`avg_pool2d_forward`] of one image `xb` into `yb`, vectorised over the channels.
+    fn avg_pool_image<T: Element>(
+        g: &Pool2dGeometry,
+        p: &Plan,
+        xb: &[T],
+        yb: &mut [T],
+    ) => avg_pool_image_body
+);
+
+#[inline(always)]
+fn avg_pool_image_body<T: Element>(g: &Pool2dGeometry, p: &Plan, xb: &[T], yb: &mut [T]) {
+    let c = g.c;
+    for oy in 0..p.oh {
+        for ox in 0..p.ow {
+            let o = (oy * p.ow + ox) * c;
+            let (rows, cols) = p.window(g, oy, ox);
             let yo = &mut yb[o..o + c];
             yo.fill(T::zero());
             let scale = T::one() / T::of((rows.len() * cols.len()) as f64);
             for iy in rows {
                 let run = &xb[(iy * g.w + cols.start) * c..(iy * g.w + cols.end) * c];
                 for src in run.chunks_exact(c) {
-                    yo.iter_mut().zip(src).for_each(|(s, &v)| *s += v);
+                    map(yo, [src], |s, [v]| s + v);
                 }
             }
-            yo.iter_mut().for_each(|s| *s *= scale);
-        });
-    });
+            map(yo, [], |s, []| s * scale);
+        }
+    }
 }
 
 /// Backward of average pooling: `dx` (overwritten) gets `dy / count` added at every real input
 /// pixel of each output's window.
 pub fn avg_pool2d_backward<T: Element>(g: &Pool2dGeometry, dy: &[T], dx: &mut [T]) {
     let p = Plan::new(g, dx.len(), dy.len());
-    let c = g.c;
-    dx.fill(T::zero());
     each_image1(g.n, p.parallel, (dx, p.x_img), |b, dxb| {
-        let dyb = &dy[b * p.y_img..(b + 1) * p.y_img];
-        p.each_pixel(g, |o, (rows, cols)| {
+        dxb.fill(T::zero());
+        avg_pool_backward_image(g, &p, &dy[b * p.y_img..(b + 1) * p.y_img], dxb)
+    });
+}
+
+multiversion!(
+    /// [`avg_pool2d_backward`] of one image (`dyb` into `dxb`), vectorised over the channels.
+    fn avg_pool_backward_image<T: Element>(
+        g: &Pool2dGeometry,
+        p: &Plan,
+        dyb: &[T],
+        dxb: &mut [T],
+    ) => avg_pool_backward_image_body
+);
+
+#[inline(always)]
+fn avg_pool_backward_image_body<T: Element>(
+    g: &Pool2dGeometry,
+    p: &Plan,
+    dyb: &[T],
+    dxb: &mut [T],
+) {
+    let c = g.c;
+    for oy in 0..p.oh {
+        for ox in 0..p.ow {
+            let o = (oy * p.ow + ox) * c;
+            let (rows, cols) = p.window(g, oy, ox);
             let scale = T::one() / T::of((rows.len() * cols.len()) as f64);
             let d = &dyb[o..o + c];
             for iy in rows {
                 let run = &mut dxb[(iy * g.w + cols.start) * c..(iy * g.w + cols.end) * c];
                 for dst in run.chunks_exact_mut(c) {
-                    dst.iter_mut().zip(d).for_each(|(s, &v)| *s += v * scale);
+                    map(dst, [d], |s, [v]| s + v * scale);
                 }
             }
-        });
-    });
+        }
+    }
 }
 
 #[cfg(test)]

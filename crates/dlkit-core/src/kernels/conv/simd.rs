@@ -43,7 +43,7 @@ macro_rules! multiversion {
         }
     };
 }
-pub(super) use multiversion;
+pub(in crate::kernels) use multiversion;
 
 /// Elements per block: one 512-bit register of f32. A fixed trip count makes LLVM emit one
 /// vector operation per block (left to itself it unrolls 4×, which leaves rows as short as 64
@@ -126,5 +126,35 @@ pub(crate) fn map_n<T: Element, const I: usize, const O: usize>(
         for (o, r) in f(v).into_iter().enumerate() {
             out[start + o * step + k] = r;
         }
+    }
+}
+
+/// `dst.copy_from_slice(src)` (equal lengths) for the short runs of im2col, as fixed-size
+/// moves instead of a `memcpy` call: blocks of 8, the last one ending at the end of the run
+/// and overlapping the one before it (rewriting equal values); runs shorter than 8 element by
+/// element.
+#[inline(always)]
+pub(crate) fn copy<T: Element>(dst: &mut [T], src: &[T]) {
+    const B: usize = 8;
+    let n = dst.len();
+    assert_eq!(n, src.len(), "copy: lengths differ");
+    if n < B {
+        dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s);
+        return;
+    }
+    // Element by element over a fixed count: no `memcpy` call, one vector move per block.
+    #[inline(always)]
+    #[allow(clippy::manual_memcpy)] // `copy_from_slice` here is a `memcpy` call
+    fn block<T: Element>(d: &mut [T], s: &[T]) {
+        let (d, s) = (&mut d[..B], &s[..B]);
+        for i in 0..B {
+            d[i] = s[i];
+        }
+    }
+    for (d, s) in dst.chunks_exact_mut(B).zip(src.chunks_exact(B)) {
+        block(d, s);
+    }
+    if !n.is_multiple_of(B) {
+        block(&mut dst[n - B..], &src[n - B..]);
     }
 }

@@ -96,6 +96,13 @@ fn cases() -> Vec<Conv2dGeometry> {
         ),
         geom(1, 6, 5, 2, 3, (3, 3), (1, 1), Padding::Valid),
         geom(2, 4, 5, 3, 2, (3, 3), (1, 1), Padding::uniform(2)),
+        // Few input channels: runs of 12 (blocks of 8), 5 (of 4), 16 and 2 elements; a 7×7
+        // stride-2 stem; a kernel wider than the input (no interior column).
+        geom(2, 9, 11, 3, 8, (4, 4), (1, 1), same(9, 11, (4, 4), (1, 1))),
+        geom(1, 7, 6, 5, 3, (2, 1), (1, 1), Padding::uniform(1)),
+        geom(2, 7, 9, 16, 3, (1, 1), (2, 2), Padding::Valid),
+        geom(1, 11, 13, 3, 4, (7, 7), (2, 2), Padding::uniform(3)),
+        geom(1, 4, 2, 1, 2, (3, 5), (1, 1), Padding::uniform(2)),
     ]
 }
 
@@ -323,6 +330,48 @@ fn f32_matches_f64_reference() {
         Padding::Same.resolve((9, 8), (3, 3), (1, 1)),
     );
     assert_f32_matches_f64_reference(&g);
+}
+
+#[test]
+fn few_input_channels_f32_matches_f64_reference() {
+    // The first convolution of the SIGNS ConvNet on an odd size: interior and edge runs,
+    // and db's column sums over more rows than one block, not a whole number of groups.
+    let g = geom(
+        3,
+        45,
+        47,
+        3,
+        8,
+        (4, 4),
+        (1, 1),
+        Padding::Same.resolve((45, 47), (4, 4), (1, 1)),
+    );
+    assert_f32_matches_f64_reference(&g);
+}
+
+#[test]
+fn column_sums_match_row_by_row_sums() {
+    for (rows, cols) in [
+        (0, 3),
+        (5, 1),
+        (1031, 8),
+        (9000, 8),
+        (77, 13),
+        (3, 64),
+        (40, 100),
+    ] {
+        let m = data(rows * cols, (rows * cols) as u64);
+        let mut want = vec![0.0; cols];
+        for r in m.chunks_exact(cols) {
+            want.iter_mut().zip(r).for_each(|(s, v)| *s += v);
+        }
+        assert_close(
+            &format!("{rows}x{cols}"),
+            &column_sums(&m, cols),
+            &want,
+            1e-12,
+        );
+    }
 }
 
 #[test]

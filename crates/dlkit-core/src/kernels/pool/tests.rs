@@ -45,6 +45,17 @@ fn cases() -> Vec<Pool2dGeometry> {
         geom(3, 5, 6, 1, (2, 3), (1, 2), asym),
         geom(1, 8, 8, 4, (8, 8), (8, 8), Padding::Valid),
         geom(2, 5, 5, 2, (2, 2), (3, 3), Padding::Valid),
+        // Channels over vector widths (8 as in the SIGNS ConvNet, an odd 19), padded.
+        geom(
+            2,
+            17,
+            16,
+            8,
+            (8, 8),
+            (8, 8),
+            Padding::Same.resolve((17, 16), (8, 8), (8, 8)),
+        ),
+        geom(1, 9, 7, 19, (3, 2), (2, 1), Padding::uniform(1)),
         // Large enough to run on several threads.
         geom(8, 33, 33, 16, (3, 3), (1, 1), Padding::uniform(1)),
     ]
@@ -260,4 +271,30 @@ fn geometry_errors_name_what_does_not_fit() {
 fn forward_panics_on_a_wrong_length() {
     let g = geom(1, 4, 4, 1, (2, 2), (2, 2), Padding::Valid);
     avg_pool2d_forward(&g, &[0.0; 16], &mut [0.0; 3]);
+}
+
+#[test]
+fn f32_pools_match_f64_reference() {
+    let f = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+    let back = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
+    for g in cases() {
+        let x = data(g.x_len(), 11);
+        let dy = data(g.y_len().unwrap(), 12);
+        // The f32 inputs, exact in f64: max pooling picks the same elements.
+        let (x32, dy32) = (f(&x), f(&dy));
+        let (want, want_arg) = naive_max(&g, &back(&x32));
+        let (mut y, mut arg) = (vec![f32::NAN; want.len()], vec![usize::MAX; want.len()]);
+        max_pool2d_forward(&g, &x32, &mut y, &mut arg);
+        assert_eq!(back(&y), want, "{g:?} y");
+        assert_eq!(arg, want_arg, "{g:?} argmax");
+        let (want_y, want_dx) = naive_avg(&g, &back(&x32), &back(&dy32));
+        let (mut y, mut dx) = (vec![f32::NAN; want_y.len()], vec![f32::NAN; x.len()]);
+        avg_pool2d_forward(&g, &x32, &mut y);
+        avg_pool2d_backward(&g, &dy32, &mut dx);
+        for (what, got, want) in [("y", back(&y), want_y), ("dx", back(&dx), want_dx)] {
+            for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{g:?} {what}[{i}]");
+            }
+        }
+    }
 }
