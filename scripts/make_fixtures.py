@@ -609,9 +609,59 @@ class Max(Reduction):
         return {"x": mask * self._g_keep(p, inp, g)}
 
 
+class BatchNorm(Op):
+    """Batch norm over every axis but the last (channels last). mode "train": the biased batch
+    statistics, with the backward through them; mode "eval": the given mean and var
+    (non-differentiable inputs)."""
+    name = "batch_norm"
+    differentiable = ("x", "gamma", "beta")
+
+    def cases(self, rng):
+        out = []
+        for name, mode, shape, eps in [("train_6x3", "train", (6, 3), "1e-05"),
+                                       ("train_nhwc_2x3x2x4", "train", (2, 3, 2, 4), "1e-05"),
+                                       ("train_two_rows_2x5", "train", (2, 5), "0.001"),
+                                       ("eval_nhwc_2x2x3x4", "eval", (2, 2, 3, 4), "1e-05")]:
+            c = shape[-1]
+            inp = {"x": normal(rng, shape), "gamma": away_from_zero(rng, (c,)),
+                   "beta": normal(rng, (c,))}
+            if mode == "eval":
+                inp["mean"] = normal(rng, (c,))
+                inp["var"] = f32(rng.uniform(0.5, 2.0, (c,)))
+            p = {"mode": mode, "epsilon": eps}
+            out.append((name, p, inp, normal(rng, shape)))
+        return out
+
+    def _stats(self, p, inp):
+        x = inp["x"]
+        axes = tuple(range(x.ndim - 1))
+        if p["mode"] == "train":
+            return axes, x.mean(axis=axes), x.var(axis=axes)
+        assert p["mode"] == "eval"
+        return axes, inp["mean"], inp["var"]
+
+    def forward(self, p, inp):
+        _, mean, var = self._stats(p, inp)
+        x_hat = (inp["x"] - mean) / np.sqrt(var + float(p["epsilon"]))
+        return inp["gamma"] * x_hat + inp["beta"]
+
+    def backward(self, p, inp, g):
+        axes, mean, var = self._stats(p, inp)
+        inv_std = 1.0 / np.sqrt(var + float(p["epsilon"]))
+        x_hat = (inp["x"] - mean) * inv_std
+        grads = {"gamma": (g * x_hat).sum(axis=axes), "beta": g.sum(axis=axes)}
+        if p["mode"] == "eval":
+            grads["x"] = inp["gamma"] * inv_std * g
+        else:
+            n = inp["x"].size // inp["x"].shape[-1]
+            grads["x"] = (inp["gamma"] * inv_std / n) * (
+                n * g - grads["beta"] - x_hat * grads["gamma"])
+        return grads
+
+
 OPS = [MatMul(), AddBroadcast(), Conv2d(), MaxPool2d(), AvgPool2d(), SoftmaxCrossEntropy(),
        BinaryCrossEntropy(), Softmax(), LogSoftmax(), Sigmoid(), Tanh(), Relu(), LeakyRelu(),
-       Sum(), Mean(), Max()]
+       Sum(), Mean(), Max(), BatchNorm()]
 
 
 def seed_of(op):

@@ -28,7 +28,7 @@ pub use element::{DType, Element};
 pub use error::{Error, Result};
 pub use gradcheck::{gradient_check, GradCheckReport};
 pub use numpy_random::NumpyRandom;
-pub use ops::Padding;
+pub use ops::{BatchNormOutput, Padding};
 pub use random::Rng;
 pub use storage::Device;
 pub use tensor::{Tensor, TensorId};

@@ -222,3 +222,16 @@ fixture_tests!(avg_pool2d, |c: &Case| {
     };
     Built::new(out, &[("x", &x)])
 });
+
+fixture_tests!(batch_norm, |c: &Case| {
+    let (x, gamma, beta) = (c.input("x"), c.input("gamma"), c.input("beta"));
+    let eps: f64 = c.param("epsilon").parse().unwrap();
+    let out = match c.param("mode").as_str() {
+        "train" => x.try_batch_norm_train(&gamma, &beta, eps).unwrap().y,
+        "eval" => x
+            .try_batch_norm_inference(&gamma, &beta, &c.tensor("mean"), &c.tensor("var"), eps)
+            .unwrap(),
+        m => panic!("{}: unknown mode {m:?}", c.name),
+    };
+    Built::new(out, &[("x", &x), ("gamma", &gamma), ("beta", &beta)])
+});

@@ -980,6 +980,50 @@ fn global_avg_pool2d() {
     }
 }
 
+// ---- batch norm ---------------------------------------------------------------------------
+
+#[test]
+fn batch_norm_train_nhwc() {
+    // Through x (its batch statistics included), gamma and beta; channels last.
+    let (x, gamma, beta) = (
+        randn(&[2, 3, 2, 4], 398),
+        away_from_zero(&[4], 399),
+        randn(&[4], 400),
+    );
+    check_op("batch_norm_train", &[x, gamma, beta], 401, |t| {
+        t[0].try_batch_norm_train(&t[1], &t[2], 1e-5).unwrap().y
+    });
+    check_op(
+        "batch_norm_train_dense",
+        &[
+            randn(&[5, 3], 402),
+            away_from_zero(&[3], 403),
+            randn(&[3], 404),
+        ],
+        405,
+        |t| t[0].try_batch_norm_train(&t[1], &t[2], 1e-3).unwrap().y,
+    );
+}
+
+#[test]
+fn batch_norm_inference() {
+    let mean = randn(&[4], 406);
+    let var = uniform(&[4], 0.5, 2.0, 407);
+    check_op(
+        "batch_norm_inference",
+        &[
+            randn(&[3, 2, 4], 408),
+            away_from_zero(&[4], 409),
+            randn(&[4], 410),
+        ],
+        411,
+        |t| {
+            t[0].try_batch_norm_inference(&t[1], &t[2], &mean, &var, 1e-5)
+                .unwrap()
+        },
+    );
+}
+
 // ---- composite ----------------------------------------------------------------------------
 
 #[test]

@@ -3,10 +3,11 @@
 
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::layout::walk2;
+use crate::layout::{walk2, Layout};
 use crate::shape::{broadcast_shapes, broadcast_strides};
 use crate::tensor::Tensor;
 use rayon::prelude::*;
+use std::ops::Range;
 
 /// Below this many elements an elementwise op runs on one thread.
 pub(crate) const PARALLEL_MIN_ELEMENTS: usize = 1 << 16;
@@ -42,12 +43,18 @@ pub(crate) fn zip_slices<T: Element>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + S
     }
 }
 
-/// Whether `small` broadcast to `full` only repeats it over leading axes: without its leading
-/// 1s, `small` is a non-empty suffix of `full`.
-fn repeats_over_leading_axes(small: &[usize], full: &[usize]) -> bool {
-    let first = small.iter().position(|&d| d != 1).unwrap_or(small.len());
-    let tail = &small[first..];
-    !tail.is_empty() && full.ends_with(tail)
+/// Where `layout`, broadcast to `shape`, only repeats one contiguous run of storage (the
+/// trailing axes, row-major) over leading axes (stride 0 or size 1): that run's range in
+/// storage. A `[c]` bias under `[n, h, w, c]`, and a `broadcast_to` view of it, are such rows.
+fn repeated_row(layout: &Layout, shape: &[usize]) -> Option<Range<usize>> {
+    let strides = broadcast_strides(&layout.shape, &layout.strides, shape);
+    let (mut k, mut run) = (shape.len(), 1usize);
+    while k > 0 && (shape[k - 1] == 1 || strides[k - 1] == run as isize) {
+        run *= shape[k - 1];
+        k -= 1;
+    }
+    let leading_repeat = (0..k).all(|i| strides[i] == 0 || shape[i] == 1);
+    (leading_repeat && run > 0).then(|| layout.offset..layout.offset + run)
 }
 
 /// `out[r·n + j] = f(x[r·n + j], row[j])` with `n = row.len()`, in parallel bands of rows for
@@ -114,14 +121,19 @@ pub(crate) fn zip<T: Element>(
             &shape,
         ));
     }
-    // A row repeated over leading axes (a dense layer's bias), on either side.
-    if a.is_contiguous() && b.is_contiguous() {
-        if a.shape() == shape.as_slice() && repeats_over_leading_axes(b.shape(), &shape) {
-            let out = a.with_data(|x: &[T]| b.with_data(|y: &[T]| zip_rows(x, y, &f)));
+    // A row repeated over leading axes (a dense layer's bias, batch norm's scale, or a
+    // broadcast gradient), on either side of a contiguous full-shape operand.
+    if a.is_contiguous() && a.shape() == shape.as_slice() {
+        if let Some(row) = repeated_row(b.layout(), &shape) {
+            let out = a.with_data(|x: &[T]| b.with_storage(|y: &[T], _| zip_rows(x, &y[row], &f)));
             return Ok(Tensor::from_vec_unchecked(out, &shape));
         }
-        if b.shape() == shape.as_slice() && repeats_over_leading_axes(a.shape(), &shape) {
-            let out = b.with_data(|y: &[T]| a.with_data(|x: &[T]| zip_rows(y, x, |q, p| f(p, q))));
+    }
+    if b.is_contiguous() && b.shape() == shape.as_slice() {
+        if let Some(row) = repeated_row(a.layout(), &shape) {
+            let out = b.with_data(|y: &[T]| {
+                a.with_storage(|x: &[T], _| zip_rows(y, &x[row], |q, p| f(p, q)))
+            });
             return Ok(Tensor::from_vec_unchecked(out, &shape));
         }
     }
@@ -188,6 +200,17 @@ mod tests {
                 .add(&b.to_dtype(crate::DType::F32));
             let want: Vec<f32> = walked_sub(&a, &b.neg()).iter().map(|&v| v as f32).collect();
             assert_eq!(got32.to_vec::<f32>(), want, "{sa:?} + {sb:?}");
+        }
+        // Broadcast views (stride 0 over leading axes) of a row, and of a [3, 1] column
+        // (not a row: the walk).
+        let full = t(&[2, 3, 4], 0.5);
+        for small in [t(&[4], -0.25), t(&[3, 4], 0.75), t(&[3, 1], 1.5)] {
+            let view = small.broadcast_to(&[2, 3, 4]);
+            assert!(!view.is_contiguous());
+            let want = walked_sub(&full, &small);
+            assert_eq!(full.sub(&view).to_vec::<f64>(), want);
+            let back: Vec<f64> = want.iter().map(|v| -v).collect();
+            assert_eq!(view.sub(&full).to_vec::<f64>(), back);
         }
         // Large enough for the parallel bands.
         let pool = rayon::ThreadPoolBuilder::new()

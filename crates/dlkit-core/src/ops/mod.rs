@@ -1,6 +1,7 @@
 //! Tensor operations, each with its backward rule beside its forward.
 
 mod activation;
+mod batch_norm;
 mod binary;
 mod conv;
 mod elementwise;
@@ -12,6 +13,7 @@ mod shape_ops;
 mod softmax;
 mod unary;
 
+pub use batch_norm::BatchNormOutput;
 pub use conv::Padding;
 
 /// Defines the panicking form of a `try_*` method: same arguments, panics with the error's
