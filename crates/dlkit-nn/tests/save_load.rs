@@ -161,7 +161,16 @@ fn round_trip(name: &str, specs: &[LayerSpec], shape: &[usize], dtype: DType) {
 
 /// One model per layer type (and variant of one), with the shape of its input.
 fn cases() -> Vec<(&'static str, Vec<LayerSpec>, Vec<usize>)> {
+    dlkit_nn::register_layer::<ScaleSpec>().unwrap();
     vec![
+        (
+            "custom",
+            vec![
+                dense(3),
+                LayerSpec::custom(&ScaleSpec { bias: true }).unwrap(),
+            ],
+            vec![4],
+        ),
         (
             "graph",
             // A skip connection, batch norm's buffers and a concatenation inside a graph.
@@ -385,9 +394,10 @@ fn variant(spec: &LayerSpec) -> usize {
         LayerSpec::Residual(_) => 14,
         LayerSpec::Inception(_) => 15,
         LayerSpec::Graph(_) => 16,
+        LayerSpec::Custom(_) => 17,
     }
 }
-const VARIANTS: usize = 17;
+const VARIANTS: usize = 18;
 
 fn visit(spec: &LayerSpec, seen: &mut [bool]) {
     seen[variant(spec)] = true;
@@ -1315,5 +1325,55 @@ fn batch_norm_running_stats_round_trip() {
         assert_eq!(bits(&loaded.forward(&x).unwrap()), bits(&before));
         assert_eq!(bits(&loaded.forward(&x).unwrap()), bits(&before));
         assert_eq!(state(&loaded), state(&model));
+    }
+}
+
+/// A layer type registered from outside dlkit-nn: `y = x * scale (+ shift)`, per feature.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScaleSpec {
+    bias: bool,
+}
+
+struct Scale {
+    spec: ScaleSpec,
+    params: Vec<dlkit_nn::Param>,
+}
+
+impl dlkit_nn::CustomLayer for ScaleSpec {
+    const TYPE: &'static str = "test_scale";
+
+    fn build(
+        &self,
+        ctx: &mut BuildContext,
+        input: &[usize],
+    ) -> dlkit_nn::Result<dlkit_nn::spec::Built> {
+        let n = input[0];
+        let w = ctx.sample_weight(Init::He, &[n], n, n);
+        let mut params = vec![dlkit_nn::Param::new("scale", w, dlkit_nn::ParamKind::Scale)];
+        if self.bias {
+            let b = ctx.sample_weight(Init::He, &[n], n, n);
+            params.push(dlkit_nn::Param::new("shift", b, dlkit_nn::ParamKind::Shift));
+        }
+        let spec = self.clone();
+        Ok((Box::new(Scale { spec, params }), input.to_vec()))
+    }
+}
+
+impl Module for Scale {
+    fn forward(&self, x: &Tensor) -> dlkit_nn::Result<Tensor> {
+        let y = x.try_mul(&self.params[0].tensor)?;
+        Ok(match self.params.get(1) {
+            Some(b) => y.try_add(&b.tensor)?,
+            None => y,
+        })
+    }
+
+    fn own_parameters(&self) -> Vec<dlkit_nn::Param> {
+        self.params.clone()
+    }
+
+    fn spec(&self) -> Option<LayerSpec> {
+        LayerSpec::custom(&self.spec).ok()
     }
 }
