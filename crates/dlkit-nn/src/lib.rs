@@ -61,7 +61,7 @@ mod spec_serde;
 pub use error::{Error, Result};
 pub use ewa::Ewa;
 pub use init::{Init, InitRng};
-pub use io::{load, load_weights_into, save, ModelInfo};
+pub use io::{load, load_module, load_weights_into, save, ModelInfo};
 pub use layers::graph::{Graph, GraphBuilder, GraphSpec};
 pub use layers::{activation::Activation, dense::Dense, sequential::Sequential};
 pub use layers::{batch_norm::BatchNorm, dropout::Dropout};

@@ -1377,3 +1377,27 @@ impl Module for Scale {
         LayerSpec::custom(&self.spec).ok()
     }
 }
+
+#[test]
+fn a_graph_or_a_custom_layer_saves_and_loads_as_the_top_module() {
+    dlkit_nn::register_layer::<ScaleSpec>().unwrap();
+    let graph = cases().into_iter().find(|c| c.0 == "graph").unwrap().1;
+    let custom = LayerSpec::custom(&ScaleSpec { bias: false }).unwrap();
+    for (name, spec) in [("top-graph", graph[0].clone()), ("top-custom", custom)] {
+        let dir = TempDir::new(name);
+        let mut ctx = BuildContext::new(DType::F32, 1, Init::He);
+        let (mut model, _) = spec.build(&mut ctx, &[4]).unwrap();
+        randomize(&*model, 2);
+        model.set_training(false);
+        let x = input(&[4], DType::F32, 3);
+        let saved = io::save(&*model, &[4], dir.path()).unwrap();
+        assert!(saved.single_layer, "{name}");
+        let (loaded, info) = io::load_module(dir.path()).unwrap();
+        assert_eq!(info, saved, "{name}");
+        assert_eq!(state(&*loaded), state(&*model), "{name}: tensors differ");
+        let (a, b) = (model.forward(&x).unwrap(), loaded.forward(&x).unwrap());
+        assert_eq!(a.to_vec::<f32>(), b.to_vec::<f32>(), "{name}");
+        let e = io::load(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("load it with load_module"), "{name}: {e}");
+    }
+}

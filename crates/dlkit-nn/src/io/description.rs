@@ -39,6 +39,11 @@ pub struct ModelInfo {
     pub output_shape: Vec<usize>,
     /// The layers, in order; the model is `Sequential::build(layers, .., input_shape)`.
     pub layers: Vec<LayerSpec>,
+    /// Whether the model is `layers[0]` itself (a graph, a custom layer: any module saved by
+    /// [`save_module`](super::save_module)) rather than a `Sequential` of the layers; absent
+    /// (false) for a `Sequential`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub single_layer: bool,
     /// What the weights file held when it was written. Absent in a hand-written description:
     /// the weights file is then checked by names, dtypes and shapes only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,13 +121,14 @@ fn parse_dtype(name: &str) -> std::result::Result<DType, String> {
     }
 }
 
-const FIELDS: [&str; 8] = [
+const FIELDS: [&str; 9] = [
     "format",
     "format_version",
     "dtype",
     "input_shape",
     "output_shape",
     "layers",
+    "single_layer",
     "weights",
     "metadata",
 ];
@@ -173,6 +179,13 @@ pub(crate) fn parse_info(text: &str) -> std::result::Result<ModelInfo, String> {
         Some(_) => return Err("field `layers`: expected a list of layers".to_string()),
         None => return Err("missing field `layers`".to_string()),
     };
+    let single_layer = optional_field(&obj, "single_layer")?.unwrap_or(false);
+    if single_layer && layers.len() != 1 {
+        return Err(format!(
+            "field `single_layer`: true needs exactly one layer, found {}",
+            layers.len()
+        ));
+    }
     let weights: Option<WeightsInfo> = optional_field(&obj, "weights")?;
     if let Some(w) = &weights {
         let hex = w.checksum.strip_prefix("fnv1a64:").unwrap_or("");
@@ -193,6 +206,7 @@ pub(crate) fn parse_info(text: &str) -> std::result::Result<ModelInfo, String> {
         input_shape,
         output_shape,
         layers,
+        single_layer,
         weights,
         metadata,
     })

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::layers::sequential::Sequential;
 use crate::module::Module;
-use crate::spec::BuildContext;
+use crate::spec::{BuildContext, Built, LayerSpec};
 use std::path::Path;
 
 /// Loads a model saved by [`save`] from a folder or file stem (see [`ModelPaths::resolve`]):
@@ -23,20 +23,73 @@ use std::path::Path;
 /// drawn after a load differ from those the saved model would have drawn.
 ///
 /// A model without parameters or buffers (activations only) is described as `f32`.
+///
+/// `load` gives a `Sequential`; a model saved as a single layer (a graph, a custom layer) is
+/// loaded by [`load_module`].
 pub fn load(path: impl AsRef<Path>) -> Result<(Sequential, ModelInfo)> {
     let paths = ModelPaths::resolve(path.as_ref());
     let info = read_info(&paths.description)?;
+    if info.single_layer {
+        return Err(Error::file(
+            &paths.description,
+            format!(
+                "the model is a single {} layer, not a Sequential: load it with load_module",
+                info.layers[0].kind()
+            ),
+        ));
+    }
     let mut ctx = BuildContext::new(info.dtype, 0, Init::Zeros);
-    let (mut model, output_shape) = Sequential::build(&info.layers, &mut ctx, &info.input_shape)
-        .map_err(|e| {
-            Error::file(
-                &paths.description,
-                format!(
-                    "the layers do not build for input_shape {:?}: {e}",
-                    info.input_shape
-                ),
-            )
-        })?;
+    let built = Sequential::build(&info.layers, &mut ctx, &info.input_shape);
+    let mut model = checked_build(built, &paths, &info)?;
+    load_weights(&mut model, &paths, &info)?;
+    Ok((model, info))
+}
+
+/// [`load`] of any module saved by [`save_with`](super::save_with): a `Sequential`, or the
+/// single layer (a graph, a registered custom layer) the model was.
+pub fn load_module(path: impl AsRef<Path>) -> Result<(Box<dyn Module>, ModelInfo)> {
+    let paths = ModelPaths::resolve(path.as_ref());
+    let info = read_info(&paths.description)?;
+    let mut ctx = BuildContext::new(info.dtype, 0, Init::Zeros);
+    let built = build_model(&info.layers, info.single_layer, &mut ctx, &info.input_shape);
+    let mut model = checked_build(built, &paths, &info)?;
+    load_weights(&mut *model, &paths, &info)?;
+    Ok((model, info))
+}
+
+/// The model a description names: `layers[0]` itself when `single_layer`, else a
+/// `Sequential` of `layers`; and its output shape.
+pub(crate) fn build_model(
+    layers: &[LayerSpec],
+    single_layer: bool,
+    ctx: &mut BuildContext,
+    input: &[usize],
+) -> Result<Built> {
+    match layers {
+        [layer] if single_layer => layer.build(ctx, input),
+        _ => {
+            let (seq, out) = Sequential::build(layers, ctx, input)?;
+            Ok((Box::new(seq), out))
+        }
+    }
+}
+
+/// The built model, or an error naming the description when it does not build for the input
+/// shape or gives another output shape.
+fn checked_build<M>(
+    built: Result<(M, Vec<usize>)>,
+    paths: &ModelPaths,
+    info: &ModelInfo,
+) -> Result<M> {
+    let (model, output_shape) = built.map_err(|e| {
+        Error::file(
+            &paths.description,
+            format!(
+                "the layers do not build for input_shape {:?}: {e}",
+                info.input_shape
+            ),
+        )
+    })?;
     if output_shape != info.output_shape {
         return Err(Error::file(
             &paths.description,
@@ -46,6 +99,12 @@ pub fn load(path: impl AsRef<Path>) -> Result<(Sequential, ModelInfo)> {
             ),
         ));
     }
+    Ok(model)
+}
+
+/// Checks the weights file against `model` and the description, copies the values in and
+/// switches the model to evaluation mode.
+fn load_weights(model: &mut dyn Module, paths: &ModelPaths, info: &ModelInfo) -> Result<()> {
     let bytes = read_file(&paths.weights)?;
     let description = file_name(&paths.description);
     let size_differs = info
@@ -69,7 +128,7 @@ pub fn load(path: impl AsRef<Path>) -> Result<(Sequential, ModelInfo)> {
     })?;
     // Names, dtypes and shapes first, as their messages say the most; then the size and the
     // checksum, which catch damaged data and a weights file from another save.
-    load_checked(&model, &file, &paths.weights, &WeightsFilter::default())?;
+    load_checked(&*model, &file, &paths.weights, &WeightsFilter::default())?;
     model.set_training(false);
     if let Some(note) = size_differs {
         return Err(Error::file(&paths.weights, note));
@@ -88,7 +147,7 @@ pub fn load(path: impl AsRef<Path>) -> Result<(Sequential, ModelInfo)> {
             ));
         }
     }
-    Ok((model, info))
+    Ok(())
 }
 
 /// Reads and checks a model description (`model.json`, a folder holding one, or a stem)

@@ -54,7 +54,7 @@ mod weights;
 pub use atomic::write_atomic;
 pub use codec::{decode_tensors, encode_tensors};
 pub use description::{ModelInfo, ModelMetadata, Normalization, WeightsInfo};
-pub use load::{load, read_info};
+pub use load::{load, load_module, read_info};
 pub use paths::ModelPaths;
 pub use save::{save, save_with};
 pub use weights::{load_weights_into, load_weights_with, save_weights, WeightsFilter};

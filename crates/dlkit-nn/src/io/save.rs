@@ -3,12 +3,12 @@
 
 use super::atomic::{persist, write_temp};
 use super::description::{validate_metadata, ModelInfo, ModelMetadata, WeightsInfo};
+use super::load::build_model;
 use super::paths::ModelPaths;
 use super::weights::{encode_weights, expected_specs, named_tensors};
 use super::{FORMAT, FORMAT_VERSION};
 use crate::error::{Error, Result};
 use crate::init::Init;
-use crate::layers::sequential::Sequential;
 use crate::module::Module;
 use crate::spec::{BuildContext, LayerSpec};
 use dlkit_core::DType;
@@ -23,7 +23,7 @@ use std::path::Path;
 /// by tensor, so a model that would not load again (a wrong `input_shape`) is an error here
 /// and not at load time.
 pub fn save(
-    model: &Sequential,
+    model: &dyn Module,
     input_shape: &[usize],
     path: impl AsRef<Path>,
 ) -> Result<ModelInfo> {
@@ -31,8 +31,12 @@ pub fn save(
 }
 
 /// [`save`] with metadata for the trainer (class names, normalisation statistics, free JSON).
+///
+/// Any module with a spec saves: a `Sequential` as its list of layers, any other module (a
+/// graph, a registered custom layer) as the one layer it is (`single_layer`), loaded again by
+/// [`load_module`](super::load_module).
 pub fn save_with(
-    model: &Sequential,
+    model: &dyn Module,
     input_shape: &[usize],
     metadata: &ModelMetadata,
     path: impl AsRef<Path>,
@@ -40,9 +44,9 @@ pub fn save_with(
     let paths = ModelPaths::resolve(path.as_ref());
     let tensors = named_tensors(model);
     let dtype = tensors.first().map_or(DType::F32, |t| t.tensor.dtype());
-    let layers = match model.spec() {
-        Some(LayerSpec::Sequential { layers }) => layers,
-        Some(other) => vec![other],
+    let (layers, single_layer) = match model.spec() {
+        Some(LayerSpec::Sequential { layers }) => (layers, false),
+        Some(other) => (vec![other], true),
         None => {
             return Err(Error::file(
                 &paths.description,
@@ -54,8 +58,8 @@ pub fn save_with(
 
     // The description must rebuild this very model, or the save could not be loaded.
     let mut ctx = BuildContext::new(dtype, 0, Init::Zeros);
-    let (rebuilt, output_shape) =
-        Sequential::build(&layers, &mut ctx, input_shape).map_err(|e| {
+    let (rebuilt, output_shape) = build_model(&layers, single_layer, &mut ctx, input_shape)
+        .map_err(|e| {
             Error::file(
                 &paths.description,
                 format!(
@@ -72,7 +76,7 @@ pub fn save_with(
         }
     }
     let ours = expected_specs(&tensors);
-    let again = expected_specs(&named_tensors(&rebuilt));
+    let again = expected_specs(&named_tensors(&*rebuilt));
     for (name, (dtype, shape)) in &ours {
         match again.get(name) {
             None => problems.push(format!(
@@ -119,6 +123,7 @@ pub fn save_with(
         input_shape: input_shape.to_vec(),
         output_shape,
         layers,
+        single_layer,
         weights: Some(WeightsInfo {
             tensors: tensors.len(),
             parameters: model.parameters().iter().map(|p| p.tensor.numel()).sum(),
