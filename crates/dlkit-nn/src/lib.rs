@@ -52,14 +52,16 @@ pub mod model_config;
 pub mod module;
 pub mod optim;
 pub mod param;
+pub mod registry;
 pub mod regularize;
 pub mod schedule;
 pub mod spec;
+mod spec_serde;
 
 pub use error::{Error, Result};
 pub use ewa::Ewa;
 pub use init::{Init, InitRng};
-pub use io::{load, load_weights_into, save, ModelInfo};
+pub use io::{load, load_module, load_weights_into, save, ModelInfo};
 pub use layers::graph::{Graph, GraphBuilder, GraphSpec};
 pub use layers::{activation::Activation, dense::Dense, sequential::Sequential};
 pub use layers::{batch_norm::BatchNorm, dropout::Dropout};
@@ -70,6 +72,7 @@ pub use model_config::{default_loss, describe_layers, parameter_count, DTypeName
 pub use module::Module;
 pub use optim::{Optimizer, OptimizerConfig};
 pub use param::{Param, ParamKind};
+pub use registry::{register_layer, CustomLayer, CustomSpec};
 pub use regularize::Regularizer;
 pub use schedule::LrSchedule;
 pub use spec::{BuildContext, LayerSpec};

@@ -8,12 +8,13 @@ use crate::layers::{batch_norm::BatchNormSpec, dropout::DropoutSpec};
 use crate::layers::{conv2d::Conv2dSpec, global_avg_pool::GlobalAvgPoolSpec, pool::Pool2dSpec};
 use crate::layers::{graph::GraphSpec, inception::InceptionSpec, residual::ResidualSpec};
 use crate::module::Module;
+use crate::registry::CustomSpec;
 use dlkit_core::{DType, NumpyRandom, Rng, Tensor};
-use serde::{Deserialize, Serialize};
 
 /// One layer of a model description. In TOML: `{ type = "dense", units = 20 }`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// Serialised as an internally tagged enum (`type`, snake case), every layer's unknown fields
+/// rejected; see `spec_serde`.
+#[derive(Clone, Debug, PartialEq)]
 pub enum LayerSpec {
     Dense(DenseSpec),
     Dropout(DropoutSpec),
@@ -22,14 +23,14 @@ pub enum LayerSpec {
     Tanh,
     Relu,
     LeakyRelu {
-        #[serde(default = "default_slope")]
+        /// Default 0.01.
         slope: f64,
     },
     Softmax,
     Flatten,
     Sequential {
         layers: Vec<LayerSpec>,
-        #[serde(default = "trainable", skip_serializing_if = "is_trainable")]
+        /// Default true; written only when false.
         trainable: bool,
     },
     Conv2d(Conv2dSpec),
@@ -39,9 +40,11 @@ pub enum LayerSpec {
     Residual(ResidualSpec),
     Inception(InceptionSpec),
     Graph(GraphSpec),
+    /// A layer type registered from outside dlkit-nn ([`crate::register_layer`]).
+    Custom(CustomSpec),
 }
 
-fn default_slope() -> f64 {
+pub(crate) fn default_slope() -> f64 {
     0.01
 }
 
@@ -132,7 +135,7 @@ pub type Built = (Box<dyn Module>, Vec<usize>);
 
 impl LayerSpec {
     /// The layer's type name as written in configs, used in error messages.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &str {
         match self {
             LayerSpec::Dense(_) => "dense",
             LayerSpec::Dropout(_) => "dropout",
@@ -151,6 +154,7 @@ impl LayerSpec {
             LayerSpec::Residual(_) => "residual",
             LayerSpec::Inception(_) => "inception",
             LayerSpec::Graph(_) => "graph",
+            LayerSpec::Custom(c) => &c.type_name,
         }
     }
 
@@ -208,6 +212,7 @@ impl LayerSpec {
             LayerSpec::Residual(spec) => spec.build(ctx, input),
             LayerSpec::Inception(spec) => spec.build(ctx, input),
             LayerSpec::Graph(spec) => spec.build(ctx, input),
+            LayerSpec::Custom(spec) => crate::registry::build_custom(spec, ctx, input),
             LayerSpec::Flatten => Ok((
                 Box::new(crate::layers::flatten::Flatten),
                 vec![input.iter().product()],

@@ -162,7 +162,16 @@ fn round_trip(name: &str, specs: &[LayerSpec], shape: &[usize], dtype: DType) {
 
 /// One model per layer type (and variant of one), with the shape of its input.
 fn cases() -> Vec<(&'static str, Vec<LayerSpec>, Vec<usize>)> {
+    dlkit_nn::register_layer::<ScaleSpec>().unwrap();
     vec![
+        (
+            "custom",
+            vec![
+                dense(3),
+                LayerSpec::custom(&ScaleSpec { bias: true }).unwrap(),
+            ],
+            vec![4],
+        ),
         (
             "graph",
             // A skip connection, batch norm's buffers and a concatenation inside a graph.
@@ -391,9 +400,10 @@ fn variant(spec: &LayerSpec) -> usize {
         LayerSpec::Residual(_) => 14,
         LayerSpec::Inception(_) => 15,
         LayerSpec::Graph(_) => 16,
+        LayerSpec::Custom(_) => 17,
     }
 }
-const VARIANTS: usize = 17;
+const VARIANTS: usize = 18;
 
 fn visit(spec: &LayerSpec, seen: &mut [bool]) {
     seen[variant(spec)] = true;
@@ -1323,5 +1333,79 @@ fn batch_norm_running_stats_round_trip() {
         assert_eq!(bits(&loaded.forward(&x).unwrap()), bits(&before));
         assert_eq!(bits(&loaded.forward(&x).unwrap()), bits(&before));
         assert_eq!(state(&loaded), state(&model));
+    }
+}
+
+/// A layer type registered from outside dlkit-nn: `y = x * scale (+ shift)`, per feature.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScaleSpec {
+    bias: bool,
+}
+
+struct Scale {
+    spec: ScaleSpec,
+    params: Vec<dlkit_nn::Param>,
+}
+
+impl dlkit_nn::CustomLayer for ScaleSpec {
+    const TYPE: &'static str = "test_scale";
+
+    fn build(
+        &self,
+        ctx: &mut BuildContext,
+        input: &[usize],
+    ) -> dlkit_nn::Result<dlkit_nn::spec::Built> {
+        let n = input[0];
+        let w = ctx.sample_weight(Init::He, &[n], n, n);
+        let mut params = vec![dlkit_nn::Param::new("scale", w, dlkit_nn::ParamKind::Scale)];
+        if self.bias {
+            let b = ctx.sample_weight(Init::He, &[n], n, n);
+            params.push(dlkit_nn::Param::new("shift", b, dlkit_nn::ParamKind::Shift));
+        }
+        let spec = self.clone();
+        Ok((Box::new(Scale { spec, params }), input.to_vec()))
+    }
+}
+
+impl Module for Scale {
+    fn forward(&self, x: &Tensor) -> dlkit_nn::Result<Tensor> {
+        let y = x.try_mul(&self.params[0].tensor)?;
+        Ok(match self.params.get(1) {
+            Some(b) => y.try_add(&b.tensor)?,
+            None => y,
+        })
+    }
+
+    fn own_parameters(&self) -> Vec<dlkit_nn::Param> {
+        self.params.clone()
+    }
+
+    fn spec(&self) -> Option<LayerSpec> {
+        LayerSpec::custom(&self.spec).ok()
+    }
+}
+
+#[test]
+fn a_graph_or_a_custom_layer_saves_and_loads_as_the_top_module() {
+    dlkit_nn::register_layer::<ScaleSpec>().unwrap();
+    let graph = cases().into_iter().find(|c| c.0 == "graph").unwrap().1;
+    let custom = LayerSpec::custom(&ScaleSpec { bias: false }).unwrap();
+    for (name, spec) in [("top-graph", graph[0].clone()), ("top-custom", custom)] {
+        let dir = TempDir::new(name);
+        let mut ctx = BuildContext::new(DType::F32, 1, Init::He);
+        let (mut model, _) = spec.build(&mut ctx, &[4]).unwrap();
+        randomize(&*model, 2);
+        model.set_training(false);
+        let x = input(&[4], DType::F32, 3);
+        let saved = io::save(&*model, &[4], dir.path()).unwrap();
+        assert!(saved.single_layer, "{name}");
+        let (loaded, info) = io::load_module(dir.path()).unwrap();
+        assert_eq!(info, saved, "{name}");
+        assert_eq!(state(&*loaded), state(&*model), "{name}: tensors differ");
+        let (a, b) = (model.forward(&x).unwrap(), loaded.forward(&x).unwrap());
+        assert_eq!(a.to_vec::<f32>(), b.to_vec::<f32>(), "{name}");
+        let e = io::load(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("load it with load_module"), "{name}: {e}");
     }
 }

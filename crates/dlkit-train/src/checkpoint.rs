@@ -10,9 +10,9 @@
 
 use crate::error::{TrainError, TrainResult};
 use crate::history::History;
-use crate::named_tensors;
 use crate::trainer::groups::{check_names, Group};
 use dlkit_core::Tensor;
+use dlkit_nn::io::{decode_tensors, encode_tensors, write_atomic};
 use dlkit_nn::{Module, Optimizer};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -42,6 +42,21 @@ fn fail(path: &Path, msg: impl std::fmt::Display) -> TrainError {
         path: path.display().to_string(),
         msg: msg.to_string(),
     }
+}
+
+/// Writes `(name, tensor)` pairs to the safetensors file `path`, atomically.
+fn write_tensors(path: &Path, tensors: &[(String, Tensor)]) -> TrainResult<()> {
+    let bytes = encode_tensors(tensors.iter().map(|(n, t)| (n.as_str(), t)), None)
+        .map_err(|e| fail(path, e))?;
+    write_atomic(path, &bytes).map_err(|e| fail(path, e))
+}
+
+/// Every tensor of the safetensors file `path`, in the file's order.
+fn read_tensors(path: &Path) -> TrainResult<Vec<(String, Tensor)>> {
+    decode_tensors(path).map_err(|e| match e {
+        dlkit_nn::Error::File { msg, .. } => fail(path, msg),
+        other => fail(path, other),
+    })
 }
 
 /// The named parameters and buffers of a model, as deep copies.
@@ -107,17 +122,17 @@ pub fn save(
     for (i, g) in groups.iter_mut().enumerate() {
         let folder = tmp.join(g.name);
         std::fs::create_dir(&folder).map_err(|e| fail(&folder, e))?;
-        named_tensors::write(&folder.join(WEIGHTS), &snapshot(&*g.module))?;
-        named_tensors::write(
+        write_tensors(&folder.join(WEIGHTS), &snapshot(&*g.module))?;
+        write_tensors(
             &folder.join(OPTIMIZER),
             &optimizer_tensors(&mut *g.optimizer),
         )?;
         if let Some(best) = best.and_then(|b| b.get(i)) {
-            named_tensors::write(&folder.join(BEST), best)?;
+            write_tensors(&folder.join(BEST), best)?;
         }
     }
     let json = serde_json::to_vec_pretty(state).map_err(|e| fail(&tmp, e))?;
-    crate::atomic::write_atomic(&tmp.join(STATE), &json).map_err(|e| fail(&tmp, e))?;
+    write_atomic(&tmp.join(STATE), &json).map_err(|e| fail(&tmp, e))?;
     let _ = std::fs::remove_dir_all(&old);
     if cur.exists() {
         std::fs::rename(&cur, &old).map_err(|e| fail(&cur, e))?;
@@ -168,13 +183,9 @@ fn load_group(ckpt: &Path, g: &mut Group<'_>) -> TrainResult<()> {
         ));
     }
     let weights_path = folder.join(WEIGHTS);
-    restore(
-        &*g.module,
-        &named_tensors::read(&weights_path)?,
-        &weights_path,
-    )?;
+    restore(&*g.module, &read_tensors(&weights_path)?, &weights_path)?;
     let opt_path = folder.join(OPTIMIZER);
-    let opt: Vec<(String, Vec<f64>)> = named_tensors::read(&opt_path)?
+    let opt: Vec<(String, Vec<f64>)> = read_tensors(&opt_path)?
         .into_iter()
         .map(|(n, t)| (n, t.to_vec_f64()))
         .collect();
@@ -203,7 +214,7 @@ pub fn load(
         .first()
         .is_some_and(|g| ckpt.join(g.name).join(BEST).is_file());
     let best = if has_best {
-        let read = |g: &Group<'_>| named_tensors::read(&ckpt.join(g.name).join(BEST));
+        let read = |g: &Group<'_>| read_tensors(&ckpt.join(g.name).join(BEST));
         Some(groups.iter().map(read).collect::<TrainResult<Vec<_>>>()?)
     } else {
         None

@@ -16,7 +16,6 @@
 //!   [`run_writer`]: the run folder's files; [`predictor`]: a saved model used to predict
 //!   and evaluate ([`Predictor`]); [`gradcheck`]: the config's model gradient-checked.
 
-pub mod atomic;
 pub mod checkpoint;
 pub mod config;
 pub mod diagnose;
@@ -26,7 +25,6 @@ pub mod experiment;
 pub mod gradcheck;
 pub mod history;
 pub mod metrics;
-mod named_tensors;
 pub mod outcome;
 pub mod plots;
 pub mod predictor;

@@ -13,7 +13,7 @@
 //! labels on any machine. SVG files name the `sans-serif` family and are rendered with the
 //! viewer's own fonts.
 //!
-//! Every file is written atomically ([`crate::atomic::write_atomic`]): rendered in memory,
+//! Every file is written atomically ([`dlkit_nn::io::write_atomic`]): rendered in memory,
 //! written to a temporary file beside the target and renamed over it.
 
 use std::error::Error as StdError;
@@ -25,8 +25,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{register_font, FontStyle, FontTransform};
 
-use crate::atomic::write_atomic;
 use crate::metrics::ConfusionMatrix;
+use dlkit_nn::io::write_atomic;
 
 /// The font every label is drawn with (DejaVu Sans 2.37, see `assets/README.md`).
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");

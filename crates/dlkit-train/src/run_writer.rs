@@ -32,7 +32,7 @@ pub const MODEL_DIR: &str = "model";
 
 /// Writes `bytes` to `path` atomically.
 pub fn write(path: &Path, bytes: &[u8]) -> TrainResult<()> {
-    crate::atomic::write_atomic(path, bytes).map_err(|e| TrainError::write(path, e))
+    dlkit_nn::io::write_atomic(path, bytes).map_err(|e| TrainError::write(path, e))
 }
 
 /// Writes `config.toml` into `dir`: the config as used, with a header naming its source.

@@ -25,10 +25,10 @@ pub(super) struct GraphNode {
 impl GraphOp {
     /// What the node is, as messages name it: its layer's type (`"layer"` for a layer
     /// without a spec) or its merge.
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> String {
         match self {
-            GraphOp::Layer(l) => l.spec().map_or("layer", |s| s.kind()),
-            GraphOp::Merge(op) => op.kind(),
+            GraphOp::Layer(l) => l.spec().map_or("layer".into(), |s| s.kind().to_string()),
+            GraphOp::Merge(op) => op.kind().to_string(),
         }
     }
 }
@@ -73,13 +73,20 @@ impl Graph {
             .map(|(_, ins, _)| ins.iter().map(|s| s.to_string()).collect())
             .collect();
         let output_names: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
+        let kinds: Vec<String> = nodes.iter().map(|(_, _, op)| op.kind()).collect();
         let names = Names {
             inputs: inputs.to_vec(),
             nodes: nodes
                 .iter()
                 .zip(&node_inputs)
-                .map(|((name, _, op), ins)| {
-                    (*name, &ins[..], op.kind(), matches!(op, GraphOp::Merge(_)))
+                .zip(&kinds)
+                .map(|(((name, _, op), ins), kind)| {
+                    (
+                        *name,
+                        &ins[..],
+                        kind.as_str(),
+                        matches!(op, GraphOp::Merge(_)),
+                    )
                 })
                 .collect(),
             outputs: &output_names,

@@ -129,7 +129,7 @@ impl NodeSpec {
     }
 
     /// What the node is, as error messages name it: its layer's type or its merge.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &str {
         match &self.op {
             NodeOp::Layer(spec) => spec.kind(),
             NodeOp::Merge(op) => op.kind(),
