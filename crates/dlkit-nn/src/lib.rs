@@ -54,6 +54,7 @@ pub mod optim;
 pub mod param;
 pub mod regularize;
 pub mod schedule;
+mod shape;
 pub mod spec;
 
 pub use error::{Error, Result};
