@@ -55,6 +55,7 @@ pub mod param;
 pub mod registry;
 pub mod regularize;
 pub mod schedule;
+mod shape;
 pub mod spec;
 mod spec_serde;
 

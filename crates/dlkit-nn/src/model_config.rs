@@ -5,6 +5,7 @@ use dlkit_core::DType;
 use serde::{Deserialize, Serialize};
 
 use crate::init::{Init, InitRng};
+use crate::shape::Counting;
 use crate::spec::{BuildContext, LayerSpec};
 use crate::{Loss, Module, Result, Sequential};
 
@@ -66,6 +67,20 @@ impl ModelConfig {
         Sequential::build(&self.layers, ctx, input)
     }
 
+    /// The model's output shape for examples of shape `input`, worked out from the layers'
+    /// specs without building them: the shape [`ModelConfig::build`] returns, or its error.
+    pub fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        Ok(Sequential::walk(&self.layers, &mut Counting, input)?.1)
+    }
+
+    /// The number of scalars in the model's parameters for examples of shape `input`, worked
+    /// out from the layers' specs without building them: [`parameter_count`] of the model
+    /// [`ModelConfig::build`] returns, or its error.
+    pub fn parameter_count(&self, input: &[usize]) -> Result<usize> {
+        let (counts, _) = Sequential::walk(&self.layers, &mut Counting, input)?;
+        Ok(counts.iter().sum())
+    }
+
     /// The loss `loss` (or, when `None`, [`default_loss`]) checked against the model's
     /// output shape `out` and the data's `n_classes`; the error says what to change.
     pub fn output_loss(
@@ -122,9 +137,9 @@ pub fn default_loss(last: Option<&LayerSpec>, out: &[usize]) -> Loss {
 }
 
 /// Each layer of `specs` with the shape it outputs for examples of shape `input`
-/// (`"dense 20 -> [20]"`), for reports; a layer that does not build is named alone.
+/// (`"dense 20 -> [20]"`), for reports, from the specs alone ([`LayerSpec::output_shape`]);
+/// a layer that does not fit is named alone.
 pub fn describe_layers(specs: &[LayerSpec], input: &[usize]) -> Vec<String> {
-    let mut ctx = BuildContext::new(DType::F32, 0, Init::Zeros);
     let mut shape = input.to_vec();
     specs
         .iter()
@@ -135,8 +150,8 @@ pub fn describe_layers(specs: &[LayerSpec], input: &[usize]) -> Vec<String> {
                 LayerSpec::LeakyRelu { slope } => format!("leaky_relu ({slope})"),
                 other => other.kind().to_string(),
             };
-            match spec.build(&mut ctx, &shape) {
-                Ok((_, out)) => {
+            match spec.output_shape(&shape) {
+                Ok(out) => {
                     shape = out;
                     format!("{name} -> {shape:?}")
                 }
@@ -146,7 +161,8 @@ pub fn describe_layers(specs: &[LayerSpec], input: &[usize]) -> Vec<String> {
         .collect()
 }
 
-/// The number of scalars in the model's parameters.
+/// The number of scalars in a built model's parameters ([`ModelConfig::parameter_count`]
+/// counts them from the config).
 pub fn parameter_count(model: &Sequential) -> usize {
     model.parameters().iter().map(|p| p.tensor.numel()).sum()
 }

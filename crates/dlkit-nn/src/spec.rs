@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::init::{Init, InitRng};
 use crate::layers::{activation::Activation, dense::DenseSpec, sequential::Sequential};
-use crate::layers::{batch_norm::BatchNormSpec, dropout::DropoutSpec};
+use crate::layers::{batch_norm::BatchNormSpec, dropout::DropoutSpec, flatten::Flatten};
 use crate::layers::{conv2d::Conv2dSpec, global_avg_pool::GlobalAvgPoolSpec, pool::Pool2dSpec};
 use crate::layers::{graph::GraphSpec, inception::InceptionSpec, residual::ResidualSpec};
 use crate::module::Module;
@@ -213,10 +213,7 @@ impl LayerSpec {
             LayerSpec::Inception(spec) => spec.build(ctx, input),
             LayerSpec::Graph(spec) => spec.build(ctx, input),
             LayerSpec::Custom(spec) => crate::registry::build_custom(spec, ctx, input),
-            LayerSpec::Flatten => Ok((
-                Box::new(crate::layers::flatten::Flatten),
-                vec![input.iter().product()],
-            )),
+            LayerSpec::Flatten => Ok((Box::new(Flatten), Flatten::output_shape(input))),
             LayerSpec::Sequential { layers, .. } => {
                 let (seq, out) = Sequential::build(layers, ctx, input)?;
                 Ok((Box::new(seq), out))

@@ -56,7 +56,9 @@ impl From<Builtin> for LayerSpec {
             Builtin::LeakyRelu { slope } => LayerSpec::LeakyRelu { slope },
             Builtin::Softmax {} => LayerSpec::Softmax,
             Builtin::Flatten {} => LayerSpec::Flatten,
-            Builtin::Sequential { layers, trainable } => LayerSpec::Sequential { layers, trainable },
+            Builtin::Sequential { layers, trainable } => {
+                LayerSpec::Sequential { layers, trainable }
+            }
             Builtin::Conv2d(s) => LayerSpec::Conv2d(s),
             Builtin::MaxPool2d(s) => LayerSpec::MaxPool2d(s),
             Builtin::AvgPool2d(s) => LayerSpec::AvgPool2d(s),
@@ -81,7 +83,9 @@ impl Serialize for LayerSpec {
             LayerSpec::LeakyRelu { slope } => Builtin::LeakyRelu { slope },
             LayerSpec::Softmax => Builtin::Softmax {},
             LayerSpec::Flatten => Builtin::Flatten {},
-            LayerSpec::Sequential { layers, trainable } => Builtin::Sequential { layers, trainable },
+            LayerSpec::Sequential { layers, trainable } => {
+                Builtin::Sequential { layers, trainable }
+            }
             LayerSpec::Conv2d(s) => Builtin::Conv2d(s),
             LayerSpec::MaxPool2d(s) => Builtin::MaxPool2d(s),
             LayerSpec::AvgPool2d(s) => Builtin::AvgPool2d(s),

@@ -92,15 +92,29 @@ impl BatchNormSpec {
         Ok(())
     }
 
-    pub(crate) fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
-        let Some(&features) = input.last() else {
+    /// The output shape for one example of shape `input`: `input` itself, which needs at
+    /// least one axis (the features, last); the settings are checked too.
+    pub fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        if input.is_empty() {
             return Err(Error::build(
                 "batch_norm needs examples with at least one axis (features last)",
             ));
-        };
+        }
         self.validate()?;
+        Ok(input.to_vec())
+    }
+
+    /// The number of parameters for an input that [`BatchNormSpec::output_shape`] accepts:
+    /// γ and β, one each per feature (the running statistics are buffers, not parameters).
+    pub(crate) fn parameter_count(&self, input: &[usize]) -> usize {
+        2 * input[input.len() - 1]
+    }
+
+    pub(crate) fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
+        let out = self.output_shape(input)?;
+        let features = input[input.len() - 1];
         let layer = BatchNorm::new(features, self.clone(), ctx.dtype)?;
-        Ok((Box::new(layer), input.to_vec()))
+        Ok((Box::new(layer), out))
     }
 }
 

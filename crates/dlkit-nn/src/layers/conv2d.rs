@@ -115,6 +115,15 @@ impl Conv2dSpec {
         Ok(vec![oh, ow, self.filters])
     }
 
+    /// The number of parameters for an input `[h, w, c_in]` that
+    /// [`Conv2dSpec::output_shape`] accepts: `kh · kw · c_in · filters` weights, plus
+    /// `filters` biases with `bias`.
+    pub(crate) fn parameter_count(&self, input: &[usize]) -> usize {
+        let [kh, kw] = self.kernel;
+        let f = self.filters;
+        kh * kw * input[2] * f + if self.bias { f } else { 0 }
+    }
+
     pub(crate) fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
         let out = self.output_shape(input)?;
         let c_in = input[2];

@@ -37,8 +37,10 @@ impl DenseSpec {
         }
     }
 
-    pub(crate) fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
-        let [n_in] = *input else {
+    /// The output shape `[units]` for one example of shape `input`, which must be flat
+    /// (`[features]`).
+    pub fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        let [_] = *input else {
             return Err(Error::build(format!(
                 "dense needs a flat input [features] but gets {input:?}; add a flatten layer before it"
             )));
@@ -46,12 +48,24 @@ impl DenseSpec {
         if self.units == 0 {
             return Err(Error::build("dense needs units >= 1"));
         }
+        Ok(vec![self.units])
+    }
+
+    /// The number of parameters for an input `[n_in]` that [`DenseSpec::output_shape`]
+    /// accepts: `units · n_in` weights, plus `units` biases with `bias`.
+    pub(crate) fn parameter_count(&self, input: &[usize]) -> usize {
+        self.units * input[0] + if self.bias { self.units } else { 0 }
+    }
+
+    pub(crate) fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
+        let out = self.output_shape(input)?;
+        let n_in = input[0];
         let init = self.init.unwrap_or(ctx.init);
         // `[units, inputs]` is also the course's layout of `W`, so with the NumPy stream the
         // values are drawn in the course's order with no transpose.
         let w = ctx.sample_weight(init, &[self.units, n_in], n_in, self.units);
         let dense = Dense::with_weight(w, self.bias, init, ctx.dtype);
-        Ok((Box::new(dense), vec![self.units]))
+        Ok((Box::new(dense), out))
     }
 }
 

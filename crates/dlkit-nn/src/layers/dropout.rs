@@ -43,14 +43,21 @@ impl DropoutSpec {
 
     /// Builds the layer; without an explicit `seed`, the layer's generator is seeded with a
     /// draw from the model's generator (so the same model seed gives the same masks).
-    pub(crate) fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
+    /// The output shape for one example of shape `input`: `input` itself, once `keep_prob`
+    /// is checked.
+    pub fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         self.validate()?;
+        Ok(input.to_vec())
+    }
+
+    pub(crate) fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
+        let out = self.output_shape(input)?;
         let seed = self
             .seed
             .unwrap_or_else(|| ctx.rng.below(usize::MAX) as u64);
         let mut layer = Dropout::new(self.keep_prob, seed)?;
         layer.explicit_seed = self.seed;
-        Ok((Box::new(layer), input.to_vec()))
+        Ok((Box::new(layer), out))
     }
 }
 

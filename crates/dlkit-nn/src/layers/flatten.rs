@@ -9,6 +9,13 @@ use dlkit_core::Tensor;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Flatten;
 
+impl Flatten {
+    /// The output shape `[d1 · d2 · …]` for one example of shape `input` (`[]` gives `[1]`).
+    pub fn output_shape(input: &[usize]) -> Vec<usize> {
+        vec![input.iter().product()]
+    }
+}
+
 impl Module for Flatten {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(x.flatten_from1())

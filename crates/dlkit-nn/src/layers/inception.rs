@@ -25,6 +25,7 @@ use crate::layers::pool::Pool2dSpec;
 use crate::layers::residual::layer_specs;
 use crate::layers::sequential::Sequential;
 use crate::module::Module;
+use crate::shape::{Shaped, Step};
 use crate::spec::{is_trainable, trainable, BuildContext, Built, LayerSpec};
 use dlkit_core::Tensor;
 use serde::{Deserialize, Serialize};
@@ -50,6 +51,19 @@ impl InceptionSpec {
     }
 
     pub(crate) fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
+        let (branches, out) = self.walk(ctx, input)?;
+        let branches = branches.into_iter().map(Sequential::from_modules).collect();
+        Ok((Box::new(Inception::new(branches)), out))
+    }
+
+    /// Takes `step` through each branch in order, all on the block's `input`, and checks
+    /// that they output images of one height and width. Returns what each branch's layers
+    /// became and the block's output shape `[h, w, c_1 + c_2 + …]`.
+    pub(crate) fn walk<S: Step>(
+        &self,
+        step: &mut S,
+        input: &[usize],
+    ) -> Shaped<Vec<Vec<S::Layer>>> {
         if self.branches.is_empty() {
             return Err(Error::build("inception needs at least one branch"));
         }
@@ -57,7 +71,7 @@ impl InceptionSpec {
         let mut first: Option<[usize; 3]> = None;
         let mut channels = 0;
         for (b, specs) in self.branches.iter().enumerate() {
-            let (seq, out) = Sequential::build(specs, ctx, input).map_err(|e| match e {
+            let (layers, out) = Sequential::walk(specs, step, input).map_err(|e| match e {
                 Error::Build(m) => Error::build(format!("inception branch {b}: {m}")),
                 other => other,
             })?;
@@ -79,10 +93,10 @@ impl InceptionSpec {
                 Some(_) => {}
             }
             channels += shape[2];
-            branches.push(seq);
+            branches.push(layers);
         }
         let [h, w, _] = first.expect("at least one branch");
-        Ok((Box::new(Inception::new(branches)), vec![h, w, channels]))
+        Ok((branches, vec![h, w, channels]))
     }
 }
 

@@ -35,6 +35,7 @@ use crate::layers::batch_norm::BatchNormSpec;
 use crate::layers::conv2d::{Conv2dSpec, PaddingSpec};
 use crate::layers::sequential::Sequential;
 use crate::module::Module;
+use crate::shape::{Shaped, Step};
 use crate::spec::{is_trainable, trainable, BuildContext, Built, LayerSpec};
 use dlkit_core::Tensor;
 use serde::{Deserialize, Serialize};
@@ -83,19 +84,36 @@ impl ResidualSpec {
     }
 
     pub(crate) fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
+        let ([main, shortcut], out) = self.walk(ctx, input)?;
+        let (main, shortcut) = (
+            Sequential::from_modules(main),
+            Sequential::from_modules(shortcut),
+        );
+        let block = Residual::new(main, shortcut, self.activation);
+        Ok((Box::new(block), out))
+    }
+
+    /// Takes `step` through the main branch, then the shortcut, both on the block's `input`,
+    /// and checks that they output one shape. Returns what each branch's layers became and
+    /// the block's output shape.
+    pub(crate) fn walk<S: Step>(
+        &self,
+        step: &mut S,
+        input: &[usize],
+    ) -> Shaped<[Vec<S::Layer>; 2]> {
         if self.main.is_empty() {
             return Err(Error::build(
                 "residual needs at least one layer in its main branch",
             ));
         }
-        let branch = |name: &str, specs: &[LayerSpec], ctx: &mut BuildContext| {
-            Sequential::build(specs, ctx, input).map_err(|e| match e {
+        let mut branch = |name: &str, specs: &[LayerSpec]| {
+            Sequential::walk(specs, step, input).map_err(|e| match e {
                 Error::Build(m) => Error::build(format!("residual {name}: {m}")),
                 other => other,
             })
         };
-        let (main, main_out) = branch("main branch", &self.main, ctx)?;
-        let (shortcut, short_out) = branch("shortcut", &self.shortcut, ctx)?;
+        let (main, main_out) = branch("main branch", &self.main)?;
+        let (shortcut, short_out) = branch("shortcut", &self.shortcut)?;
         if main_out != short_out {
             let what = if self.shortcut.is_empty() {
                 "the identity shortcut outputs its input"
@@ -107,8 +125,7 @@ impl ResidualSpec {
                 shortcut_hint(input, &main_out)
             )));
         }
-        let block = Residual::new(main, shortcut, self.activation);
-        Ok((Box::new(block), main_out))
+        Ok(([main, shortcut], main_out))
     }
 }
 

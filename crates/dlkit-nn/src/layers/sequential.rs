@@ -4,6 +4,7 @@ use crate::error::{Error, Result};
 use crate::layers::activation::Activation;
 pub use crate::module::child_seed;
 use crate::module::Module;
+use crate::shape::{Shaped, Step};
 use crate::spec::{BuildContext, LayerSpec};
 use dlkit_core::Tensor;
 
@@ -27,10 +28,22 @@ impl Sequential {
         ctx: &mut BuildContext,
         input: &[usize],
     ) -> Result<(Sequential, Vec<usize>)> {
+        let (layers, out) = Self::walk(specs, ctx, input)?;
+        Ok((Sequential { layers }, out))
+    }
+
+    /// Takes `step` through `specs` in order for examples of shape `input`, each layer on
+    /// the previous layer's output shape, with [`Sequential::build`]'s errors. Returns what
+    /// each layer became and the chain's output shape.
+    pub(crate) fn walk<S: Step>(
+        specs: &[LayerSpec],
+        step: &mut S,
+        input: &[usize],
+    ) -> Shaped<Vec<S::Layer>> {
         let mut shape = input.to_vec();
         let mut layers = Vec::with_capacity(specs.len());
         for (i, spec) in specs.iter().enumerate() {
-            let (layer, out) = spec.build(ctx, &shape).map_err(|e| {
+            let (layer, out) = step.layer(spec, &shape).map_err(|e| {
                 let after = match i {
                     0 => format!("the input of shape {shape:?}"),
                     _ => format!(
@@ -51,7 +64,7 @@ impl Sequential {
             layers.push(layer);
             shape = out;
         }
-        Ok((Sequential { layers }, shape))
+        Ok((layers, shape))
     }
 
     pub fn push(&mut self, layer: Box<dyn Module>) {

@@ -7,6 +7,7 @@ use super::names::Names;
 use super::spec::{GraphInput, GraphSpec, MergeOp, NodeOp, NodeSpec};
 use crate::error::{Error, Result};
 use crate::module::Module;
+use crate::shape::Step;
 use crate::spec::{BuildContext, Built};
 
 impl GraphSpec {
@@ -24,10 +25,9 @@ impl GraphSpec {
         shapes.collect()
     }
 
-    /// Builds the graph as a layer of one input shape: `input` is the shape of the first
-    /// input, every other input must declare its own; the shape returned is the first
-    /// output's.
-    pub(crate) fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
+    /// The shape of every input when the graph is a layer of one input shape: `input` for
+    /// the first, the declared shape for every other (an error naming the first without one).
+    pub(crate) fn layer_shapes(&self, input: &[usize]) -> Result<Vec<Vec<usize>>> {
         let mut shapes = vec![input.to_vec()];
         for i in self.inputs.iter().skip(1) {
             shapes.push(i.shape.clone().ok_or_else(|| {
@@ -39,6 +39,14 @@ impl GraphSpec {
                 ))
             })?);
         }
+        Ok(shapes)
+    }
+
+    /// Builds the graph as a layer of one input shape: `input` is the shape of the first
+    /// input, every other input must declare its own; the shape returned is the first
+    /// output's.
+    pub(crate) fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built> {
+        let shapes = self.layer_shapes(input)?;
         let (mut graph, mut outs) = self.build_graph(ctx, &shapes)?;
         // The first input's shape comes from the layer before: it stays as declared.
         graph.inputs[0].shape = self.inputs[0].shape.clone();
@@ -57,6 +65,39 @@ impl GraphSpec {
         ctx: &mut BuildContext,
         shapes: &[Vec<usize>],
     ) -> Result<(Graph, Vec<Vec<usize>>)> {
+        let walked = self.walk(ctx, shapes)?;
+        let shapes_out = walked.output_shapes();
+        let parts = self.nodes.iter().zip(walked.sources).zip(walked.nodes);
+        let nodes = parts
+            .map(|((node, sources), layer)| GraphNode {
+                name: node.name.clone(),
+                inputs: node.inputs.clone(),
+                sources,
+                module: match layer {
+                    Stepped::Layer(layer) => GraphOp::Layer(layer),
+                    Stepped::Merge(op) => GraphOp::Merge(op),
+                },
+            })
+            .collect();
+        let inputs = self.inputs.iter().zip(shapes);
+        let inputs = inputs
+            .map(|(i, s)| GraphInput::with_shape(i.name.clone(), s))
+            .collect();
+        let graph = Graph::new(inputs, nodes, self.outputs.clone(), walked.outputs);
+        if !self.trainable {
+            graph.set_trainable(false);
+        }
+        Ok((graph, shapes_out))
+    }
+
+    /// Checks the names, then takes `step` through the nodes in order for one example shape
+    /// per input, each layer on the shape its input gives and each merge's shapes checked,
+    /// with [`GraphSpec::build_graph`]'s errors.
+    pub(crate) fn walk<S: Step>(
+        &self,
+        step: &mut S,
+        shapes: &[Vec<usize>],
+    ) -> Result<Walked<S::Layer>> {
         let names = self.names();
         let resolved = names.resolve()?;
         let n_in = self.inputs.len();
@@ -77,14 +118,13 @@ impl GraphSpec {
         }
         let mut out_shapes: Vec<Vec<usize>> = shapes.to_vec();
         let mut nodes = Vec::with_capacity(self.nodes.len());
-        let all_sources = resolved.sources.into_iter();
-        for (j, (node, sources)) in self.nodes.iter().zip(all_sources).enumerate() {
+        for (j, (node, sources)) in self.nodes.iter().zip(&resolved.sources).enumerate() {
             let here = n_in + j;
             let ins: Vec<&Vec<usize>> = sources.iter().map(|&s| &out_shapes[s]).collect();
-            let (module, shape) = match &node.op {
+            let (stepped, shape) = match &node.op {
                 NodeOp::Layer(spec) => {
                     let src = sources[0];
-                    let (layer, out) = spec.build(ctx, ins[0]).map_err(|e| {
+                    let (layer, out) = step.layer(spec, ins[0]).map_err(|e| {
                         let why = match e {
                             Error::Build(m) => m,
                             other => other.to_string(),
@@ -96,32 +136,19 @@ impl GraphSpec {
                             ins[0]
                         ))
                     })?;
-                    (GraphOp::Layer(layer), out)
+                    (Stepped::Layer(layer), out)
                 }
-                NodeOp::Merge(op) => {
-                    let shape = merge_shape(node, *op, &ins)?;
-                    (GraphOp::Merge(*op), shape)
-                }
+                NodeOp::Merge(op) => (Stepped::Merge(*op), merge_shape(node, *op, &ins)?),
             };
             out_shapes.push(shape);
-            nodes.push(GraphNode {
-                name: node.name.clone(),
-                inputs: node.inputs.clone(),
-                sources,
-                module,
-            });
+            nodes.push(stepped);
         }
-        let outputs = resolved.outputs;
-        let shapes_out = outputs.iter().map(|&s| out_shapes[s].clone()).collect();
-        let inputs = self.inputs.iter().zip(shapes);
-        let inputs = inputs
-            .map(|(i, s)| GraphInput::with_shape(i.name.clone(), s))
-            .collect();
-        let graph = Graph::new(inputs, nodes, self.outputs.clone(), outputs);
-        if !self.trainable {
-            graph.set_trainable(false);
-        }
-        Ok((graph, shapes_out))
+        Ok(Walked {
+            nodes,
+            sources: resolved.sources,
+            outputs: resolved.outputs,
+            shapes: out_shapes,
+        })
     }
 
     /// The names this graph's checks and messages use.
@@ -142,6 +169,32 @@ impl GraphSpec {
                 .collect(),
             outputs: &self.outputs,
         }
+    }
+}
+
+/// A walk through a graph: what the step made of each node, where each node takes its
+/// values from and where the outputs are (by slot: inputs first, then nodes in order), and
+/// the shape of every slot.
+pub(crate) struct Walked<L> {
+    pub(crate) nodes: Vec<Stepped<L>>,
+    pub(crate) sources: Vec<Vec<usize>>,
+    pub(crate) outputs: Vec<usize>,
+    pub(crate) shapes: Vec<Vec<usize>>,
+}
+
+/// A node after a walk: its layer as the step made it, or its merge.
+pub(crate) enum Stepped<L> {
+    Layer(L),
+    Merge(MergeOp),
+}
+
+impl<L> Walked<L> {
+    /// The shape of each output, in order.
+    pub(crate) fn output_shapes(&self) -> Vec<Vec<usize>> {
+        self.outputs
+            .iter()
+            .map(|&s| self.shapes[s].clone())
+            .collect()
     }
 }
 

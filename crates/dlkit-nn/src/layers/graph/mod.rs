@@ -40,6 +40,7 @@ mod model;
 mod names;
 mod spec;
 
+pub(crate) use build::Stepped;
 pub use builder::GraphBuilder;
 pub use model::{Graph, GraphOp};
 pub use spec::{GraphInput, GraphSpec, MergeOp, NodeOp, NodeSpec};
