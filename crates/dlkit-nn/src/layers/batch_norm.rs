@@ -27,9 +27,10 @@
 //! biased `σ²`. `ε = 1e-5` by default (PyTorch; Keras uses 1e-3). Running statistics start at
 //! mean 0 and variance 1.
 //!
-//! Training runs the fused op `Tensor::try_batch_norm_train` (statistics, normalisation and
-//! the backward `dx = (γ / (N √(σ² + ε))) (N dx̂ - Σ dx̂ - x̂ Σ dx̂ ⊙ x̂)`, `dγ = Σ dy ⊙ x̂`,
-//! `dβ = Σ dy` over contiguous rows of channels); evaluation composes tensor ops.
+//! The forward composes tensor ops, so autograd supplies the backward
+//! `dx = (γ / (N √(σ² + ε))) (N dx̂ - Σ dx̂ - x̂ Σ dx̂ ⊙ x̂)`, `dγ = Σ dy ⊙ x̂`, `dβ = Σ dy`.
+//! (`Tensor::try_batch_norm_train` is the same training forward fused over contiguous rows
+//! of channels; the layer keeps the composed ops until its figures are re-measured.)
 
 use crate::error::{Error, Result};
 use crate::module::Module;
@@ -207,8 +208,9 @@ impl BatchNorm {
         Ok(())
     }
 
-    /// Checks `x` is a batch with this layer's features last.
-    fn check_input(&self, x: &Tensor) -> Result<()> {
+    /// The axes normalised over (all but the last), after checking `x` has this layer's
+    /// features last.
+    fn reduce_axes(&self, x: &Tensor) -> Result<Vec<isize>> {
         let c = self.features();
         if x.rank() < 2 || x.shape()[x.rank() - 1] != c {
             return Err(dlkit_core::Error::ShapeMismatch {
@@ -219,7 +221,7 @@ impl BatchNorm {
             }
             .into());
         }
-        Ok(())
+        Ok((0..x.rank() as isize - 1).collect())
     }
 
     /// `running = momentum · running + (1 - momentum) · batch`, in place, untracked.
@@ -245,7 +247,7 @@ impl BatchNorm {
 
 impl Module for BatchNorm {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.check_input(x)?;
+        let axes = self.reduce_axes(x)?;
         let (gamma, beta) = (&self.gamma.tensor, &self.beta.tensor);
         if !self.uses_batch_statistics() {
             // y = x · s + (β - μ_run · s) with s = γ / √(σ²_run + ε).
@@ -266,9 +268,13 @@ impl Module for BatchNorm {
             }
             .into());
         }
-        let out = x.try_batch_norm_train(gamma, beta, self.spec.epsilon)?;
-        no_grad(|| self.update_running(&out.mean, &out.var, count));
-        Ok(out.y)
+        let mean = x.try_mean(&axes, true)?;
+        let centred = x.try_sub(&mean)?;
+        let var = centred.square().try_mean(&axes, true)?;
+        let x_hat = centred.try_mul(&var.add_scalar(self.spec.epsilon).powf(-0.5))?;
+        let y = x_hat.try_mul(gamma)?.try_add(beta)?;
+        no_grad(|| self.update_running(&mean, &var, count));
+        Ok(y)
     }
 
     fn own_parameters(&self) -> Vec<Param> {
