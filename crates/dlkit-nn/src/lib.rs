@@ -69,7 +69,9 @@ pub use layers::{batch_norm::BatchNorm, dropout::Dropout};
 pub use layers::{conv2d::Conv2d, global_avg_pool::GlobalAvgPool, pool::Pool2d};
 pub use layers::{inception::Inception, residual::Residual};
 pub use loss::{Loss, Targets};
-pub use model_config::{default_loss, describe_layers, parameter_count, DTypeName, ModelConfig};
+pub use model_config::{
+    default_loss, describe_layers, layer_names, parameter_count, DTypeName, ModelConfig,
+};
 pub use module::Module;
 pub use optim::{Optimizer, OptimizerConfig};
 pub use param::{Param, ParamKind};

@@ -136,6 +136,21 @@ pub fn default_loss(last: Option<&LayerSpec>, out: &[usize]) -> Loss {
     }
 }
 
+/// Keras-style names of the top-level layers: each layer's kind and its count among the layers
+/// of that kind, from 1 (`["conv2d_1", "relu_1", "conv2d_2", "relu_2", "dense_1"]`). Transfer
+/// learning and `dlkit summary` address a layer by this name or by its index.
+pub fn layer_names(specs: &[LayerSpec]) -> Vec<String> {
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    specs
+        .iter()
+        .map(|spec| {
+            let count = seen.entry(spec.kind()).or_insert(0);
+            *count += 1;
+            format!("{}_{count}", spec.kind())
+        })
+        .collect()
+}
+
 /// Each layer of `specs` with the shape it outputs for examples of shape `input`
 /// (`"dense 20 -> [20]"`), for reports, from the specs alone ([`LayerSpec::output_shape`]);
 /// a layer that does not fit is named alone.
@@ -170,6 +185,22 @@ pub fn parameter_count(model: &Sequential) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layers_are_named_by_kind_and_count() {
+        let specs = [
+            LayerSpec::Conv2d(crate::layers::conv2d::Conv2dSpec::new(8, 3)),
+            LayerSpec::Relu,
+            LayerSpec::Conv2d(crate::layers::conv2d::Conv2dSpec::new(8, 3)),
+            LayerSpec::Relu,
+            LayerSpec::Flatten,
+        ];
+        let names = layer_names(&specs);
+        assert_eq!(
+            names,
+            ["conv2d_1", "relu_1", "conv2d_2", "relu_2", "flatten_1"]
+        );
+    }
 
     #[test]
     fn model_and_layer_init_take_a_name_or_a_table() {
