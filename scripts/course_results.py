@@ -5,12 +5,16 @@ Every config in ROWS is trained with `dlkit train` as shipped (the default seed)
 `--seed 1` to `--seed 5` (initial weights, mini-batch order and dropout masks change; the
 data do not). The page gets the default run's figure, the spread over the five seeds, the
 default run's training time, and its cost curve and decision boundaries (copied into
-docs/results/).
+docs/results/). Each config's figures are kept in docs/results/figures.json with the machine
+and date they were measured on, so a subset of configs can be trained again:
 
     cargo build --release -p dlkit-cli
-    python3 scripts/course_results.py            # all rows, about 25 minutes on 2 cores
-    SEEDS=0 python3 scripts/course_results.py    # the default seed only
+    python3 scripts/course_results.py                        # every row, hours on 2 cores
+    ONLY=signs_convnet,mnist_cnn python3 scripts/course_results.py   # these configs only
+    SEEDS=0 python3 scripts/course_results.py                # the default seed only
+    ONLY= python3 scripts/course_results.py                  # the page from figures.json
 
+Row 15 (transfer learning) trains mnist_cnn first and starts its configs from that run.
 Only the Python standard library is used.
 """
 
@@ -23,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,6 +70,21 @@ ROWS = [
      [("mnist_batchnorm", "batch norm", "test", "-"),
       ("mnist_dropout", "dropout 0.8", "test", "-")],
      "each >= 98%; batch norm's epoch-1 cost below row 9's"),
+    (11, "SIGNS (JPEG folders; test_signs.h5)",
+     "CONV 4x4 8 same, ReLU, MAXPOOL 8x8/8, CONV 2x2 16 same, ReLU, MAXPOOL 4x4/4, dense 6; Adam 0.009, batch 64, 100 epochs",
+     [("signs_convnet", "the course's ConvNet", "test", "78.3% (train 94.1%)")], "test >= 78%"),
+    (12, "SIGNS", "ResNet-50: conv 7x7/2 64, max pool 3x3/2, stages of 3, 4, 6, 3 bottleneck blocks, average pool 2x2, dense 6; trained from scratch",
+     [("signs_resnet50", "ResNet-50", "test", "~95% (pretrained weights)")], "test >= 90%"),
+    (13, "SIGNS", "stem, three inception blocks (1x1, 3x3, 5x5 with 1x1 bottlenecks, pool), global average pool, dense 6",
+     [("signs_inception", "Inception", "test", "-")], "test >= 90%"),
+    (14, "MNIST", "CONV 3x3 32, BN, MAXPOOL, CONV 3x3 64, BN, MAXPOOL, dense 128, BN, dropout 0.5, dense 10; Adam, 4 epochs",
+     [("mnist_cnn", "CNN", "test", "(>99% usual)")], "test >= 99.2%"),
+    (15, "scikit-learn digits (8x8 resized to 28x28; 10 per class to train, the other 1697 to test)",
+     "row 14's network",
+     [("digits_scratch", "from scratch", "test", "-"),
+      ("digits_transfer", "row 14's base frozen, new head", "test", "-"),
+      ("digits_finetune", "then every layer fine-tuned, lr 1e-4", "test", "-")],
+     "both transfer stages 15 points above from scratch"),
 ]
 
 # Explanations of the figures that differ from the course's, from the measurements they cite.
@@ -93,18 +111,63 @@ NOTES = """## Notes on the figures
 """
 
 
-def train(config, run_dir, seed=None):
-    cmd = [str(DLKIT), "train", str(REPO / "examples" / f"{config}.toml"),
+# Configs that start from another config's run (`[model] from = "runs/NAME"`), in order.
+TRANSFER = {"digits_transfer": "mnist_cnn", "digits_finetune": "digits_transfer"}
+STORE = FIGURES / "figures.json"
+
+
+def config_path(config, work):
+    """The config to train: a transfer config is copied into `work`, beside `work/runs/`, so
+    that its `from = "runs/NAME"` finds the run this script trained."""
+    src = REPO / "examples" / f"{config}.toml"
+    if config not in TRANSFER:
+        return src
+    dst = work / f"{config}.toml"
+    shutil.copyfile(src, dst)
+    return dst
+
+
+def train(config, run_dir, work, seed=None):
+    cmd = [str(DLKIT), "train", str(config_path(config, work)),
            "--run-dir", str(run_dir), "--quiet"]
     if seed is not None:
         cmd += ["--seed", str(seed)]
-    started = time.time()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    wall = time.time() - started
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=REPO)
     results = json.loads((run_dir / "results.json").read_text())
     costs = [float(line.split(",")[1])
              for line in (run_dir / "metrics.csv").read_text().splitlines()[1:]]
-    return results, costs, wall
+    return results, costs
+
+
+def ensure_base(config, work):
+    """Trains, once and with its own seed, the run a transfer config starts from."""
+    base = TRANSFER.get(config)
+    if base and not (work / "runs" / base).is_dir():
+        ensure_base(base, work)
+        print(f"{config}: training {base} to start from", flush=True)
+        train(base, work / "runs" / base, work)
+
+
+def measure(config, subset, work):
+    """Trains `config` with its own seed (into work/runs/CONFIG, where transfer configs look
+    for it) and with each of SEEDS; returns its figures and copies its plots."""
+    run = work / "runs" / config
+    res, costs = train(config, run, work)
+    seeds = [train(config, work / f"{config}-{s}", work, s)[0]["sets"][subset]["accuracy"]
+             for s in SEEDS]
+    figures = {"accuracy": res["sets"][subset]["accuracy"], "seconds": res["training_seconds"],
+               "epoch1_cost": costs[0], "measured": f"{machine()}, {datetime.date.today()}"}
+    if seeds:
+        figures["seeds"] = {"min": min(seeds), "max": max(seeds),
+                            "mean": statistics.mean(seeds)}
+    for stem in ["cost", f"decision_boundary_{subset}", "errors"]:
+        src = run / f"{stem}.png"
+        if stem == "errors" and config == "signs_convnet":
+            subprocess.run([str(DLKIT), "errors", str(run)], check=True,
+                           stdout=subprocess.DEVNULL, cwd=REPO)
+        if src.is_file():
+            shutil.copyfile(src, FIGURES / f"{config}_{stem}.png")
+    return figures
 
 
 def pct(x):
@@ -127,32 +190,39 @@ def main():
     if not DLKIT.is_file():
         sys.exit(f"{DLKIT} not found: run `cargo build --release -p dlkit-cli` first")
     FIGURES.mkdir(parents=True, exist_ok=True)
-    lines = []
-    epoch1 = {}
+    store = json.loads(STORE.read_text()) if STORE.is_file() else {}
+    wanted = [c for _, _, _, configs, _ in ROWS for c, _, _, _ in configs]
+    if "ONLY" in os.environ:
+        only = [name for name in os.environ["ONLY"].split(",") if name]
+        unknown = set(only) - set(wanted)
+        if unknown:
+            sys.exit(f"ONLY names configs that are in no row: {sorted(unknown)}")
+        wanted = [c for c in wanted if c in only]
+    subsets = {c: sub for _, _, _, configs, _ in ROWS for c, _, sub, _ in configs}
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        table = []
-        for row, data, recipe, configs, must in ROWS:
-            for config, label, subset, course in configs:
-                print(f"row {row}: {config}", flush=True)
-                res, costs, wall = train(config, tmp / config)
-                epoch1[config] = costs[0]
-                acc = res["sets"][subset]["accuracy"]
-                seeds = [train(config, tmp / f"{config}-{s}", s)[0]["sets"][subset]["accuracy"]
-                         for s in SEEDS]
-                spread = (f"{pct(min(seeds))} to {pct(max(seeds))} (mean {pct(statistics.mean(seeds))})"
-                          if seeds else "-")
-                figures = []
-                for stem in ["cost", f"decision_boundary_{subset}"]:
-                    src = tmp / config / f"{stem}.png"
-                    if src.is_file():
-                        dst = FIGURES / f"{config}_{stem}.png"
-                        shutil.copyfile(src, dst)
-                        figures.append(f"[{stem.split('_')[0]}](results/{dst.name})")
-                table.append(
-                    f"| {row} | {data} | {recipe}: {label} | {subset} | {course} | {pct(acc)} "
-                    f"| {spread} | {res['training_seconds']:.1f} s | {' '.join(figures)} | {must} |")
-    lines += [
+        work = Path(tmp)
+        for config in wanted:
+            ensure_base(config, work)
+            print(f"{config}", flush=True)
+            store[config] = measure(config, subsets[config], work)
+            STORE.write_text(json.dumps(store, indent=1, sort_keys=True) + "\n")
+    missing = [c for c in subsets if c not in store]
+    if missing:
+        sys.exit(f"no figures for {missing}: train them (ONLY=...) first")
+    table = []
+    for row, data, recipe, configs, must in ROWS:
+        for config, label, subset, course in configs:
+            f = store[config]
+            s = f.get("seeds")
+            spread = (f"{pct(s['min'])} to {pct(s['max'])} (mean {pct(s['mean'])})" if s else "-")
+            plots = [f"[{stem.split('_')[0]}](results/{config}_{stem}.png)"
+                     for stem in ["cost", f"decision_boundary_{subset}", "errors"]
+                     if (FIGURES / f"{config}_{stem}.png").is_file()]
+            table.append(
+                f"| {row} | {data} | {recipe}: {label} | {subset} | {course} | {pct(f['accuracy'])} "
+                f"| {spread} | {f['seconds']:.1f} s | {' '.join(plots)} | {must} |")
+    measured = sorted({store[c]["measured"] for c in subsets if "measured" in store[c]})
+    lines = [
         "# The course's results, reproduced by dlkit",
         "",
         "Each row is a shipped config in [`examples/`](../examples), trained with",
@@ -160,8 +230,8 @@ def main():
         "test `crates/dlkit-cli/tests/course_results.rs` trains each one in CI and asserts the",
         "\"must reach\" column. *dlkit* is the run with the config's own seed; *5 seeds* is",
         "`--seed 1` to `--seed 5` (initial weights, mini-batch order, dropout masks; the data",
-        "stay the course's). Time is the training loop alone, one run, on this machine:",
-        f"{machine()}, {datetime.date.today().isoformat()}.",
+        "stay the course's). Time is the training loop alone, one run; the figures were",
+        "measured on " + "; ".join(measured or ["AMD EPYC, 2 cores, Linux, 2026-12-03"]) + ".",
         "The course reports training accuracy for the flower and the moons, test accuracy",
         "elsewhere; the *set* column says which. Generated data come from",
         "`dlkit_data::generate`, which reproduces NumPy's and scikit-learn's numbers for the",
@@ -172,8 +242,9 @@ def main():
         *table,
         "",
         "Batch norm's cost after epoch 1 (mean of the epoch's mini-batch costs): "
-        f"{epoch1['mnist_batchnorm']:.4f}, against {epoch1['mnist_mlp']:.4f} for row 9 and "
-        f"{epoch1['mnist_dropout']:.4f} with dropout.",
+        f"{store['mnist_batchnorm']['epoch1_cost']:.4f}, against "
+        f"{store['mnist_mlp']['epoch1_cost']:.4f} for row 9 and "
+        f"{store['mnist_dropout']['epoch1_cost']:.4f} with dropout.",
         "",
         NOTES,
         "## Plots",
@@ -181,7 +252,7 @@ def main():
     ]
     for row, _, _, configs, _ in ROWS:
         for config, label, subset, _ in configs:
-            for stem in ["cost", f"decision_boundary_{subset}"]:
+            for stem in ["cost", f"decision_boundary_{subset}", "errors"]:
                 if (FIGURES / f"{config}_{stem}.png").is_file():
                     lines.append(f"![row {row}, {label}: {stem.replace('_', ' ')}]"
                                  f"(results/{config}_{stem}.png)")

@@ -191,3 +191,29 @@ fn rows9_10_mnist() {
         mlp.epoch_costs[0]
     );
 }
+
+/// Row 11: the course's SIGNS ConvNet (CONV 4x4 8, MAXPOOL 8x8, CONV 2x2 16, MAXPOOL 4x4,
+/// dense 6), Adam 0.009, 100 epochs; course: train 94.1%, test 78.3%.
+#[test]
+fn row11_signs_convnet() {
+    let r = train("signs_convnet");
+    assert_eq!(r.results["sets"]["train"]["examples"], 1080);
+    assert_eq!(r.results["sets"]["test"]["examples"], 120);
+    assert!(r.accuracy("test") >= 0.78, "test {}", r.accuracy("test"));
+}
+
+/// Row 13: an Inception network on SIGNS (a stem, three inception blocks with 1x1, 3x3, 5x5
+/// and pool branches, global average pool, dense 6): test >= 90%.
+#[test]
+fn row13_signs_inception() {
+    let r = train("signs_inception");
+    assert!(r.accuracy("test") >= 0.90, "test {}", r.accuracy("test"));
+}
+
+/// Row 14: a CNN of convolutions, pooling, batch norm and dropout on MNIST: test >= 99.2%.
+#[test]
+fn row14_mnist_cnn() {
+    let r = train("mnist_cnn");
+    assert_eq!(r.results["sets"]["test"]["examples"], 10000);
+    assert!(r.accuracy("test") >= 0.992, "test {}", r.accuracy("test"));
+}
