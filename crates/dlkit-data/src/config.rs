@@ -68,7 +68,8 @@ pub struct DataConfig {
     pub dev: Option<Source>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test: Option<Source>,
-    /// `{ train = 0.6, dev = 0.2, test = 0.2, train_dev = 0.0, stratify = true }`.
+    /// `{ train = 0.6, dev = 0.2, test = 0.2, train_dev = 0.0, stratify = true }`, or
+    /// `{ train_per_class = 10, test = 1.0 }` (see [`SplitConfig`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<SplitConfig>,
     /// Seeds the split's shuffle.
@@ -85,8 +86,12 @@ pub struct DataConfig {
 /// Which fields apply depends on the format: `x`/`y` (h5 datasets, npz arrays, mat
 /// variables), `labels` (idx and npy label files), `label` (csv label column, a name or a
 /// number counting from 0), `header` (csv: `true` for a header row, `false` for none,
-/// `"sklearn"` for scikit-learn's `n_samples,n_features,classes...` line), `resize`
-/// (image folders: `[height, width]`), `generate` (format "generated"). `format` overrides
+/// `"sklearn"` for scikit-learn's `n_samples,n_features,classes...` line), `shape` (csv,
+/// npy and mat: each example's flat features read row-major as an array of this shape,
+/// `[8, 8, 1]` for an 8x8 grey image in NHWC order), `resize` (`[height, width]`: image
+/// folders resize while decoding; any other file source whose examples are
+/// `[height, width, channels]` images is resampled bilinearly, see
+/// [`crate::resize_bilinear`]), `generate` (format "generated"). `format` overrides
 /// `[data] format` for this source (SIGNS: JPEG folders to train on, an h5 file to test on).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Source {
@@ -107,6 +112,8 @@ pub struct Source {
     pub label: Option<LabelColumn>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub header: Option<CsvHeader>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape: Option<Vec<usize>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resize: Option<[usize; 2]>,
 }
@@ -142,6 +149,8 @@ struct SourceFields {
     #[serde(default)]
     header: Option<CsvHeader>,
     #[serde(default)]
+    shape: Option<Vec<usize>>,
+    #[serde(default)]
     resize: Option<[usize; 2]>,
 }
 
@@ -170,6 +179,7 @@ impl<'de> Deserialize<'de> for Source {
                     labels: f.labels,
                     label: f.label,
                     header: f.header,
+                    shape: f.shape,
                     resize: f.resize,
                 })
             }

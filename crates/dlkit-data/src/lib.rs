@@ -62,6 +62,7 @@ pub mod load;
 pub mod mat;
 pub mod npy;
 pub mod preprocess;
+pub mod resample;
 mod sniff;
 pub mod split;
 mod util;
@@ -91,6 +92,7 @@ pub use mat::{
     list_mat_variables, load_football, load_mat_xy, read_mat, read_mat_variable, Football,
 };
 pub use npy::{list_npz, read_npy, read_npz, read_npz_all};
+pub use resample::resize_bilinear;
 pub use sniff::guess_source;
 // NumPy's legacy generator lives in dlkit-core (model initialisation draws from it too);
 // re-exported here, module path included, for the generators and their users.

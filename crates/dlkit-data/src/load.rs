@@ -14,8 +14,8 @@ use crate::config::{path_is_empty, CsvHeader, DataConfig, DataFormat, LabelColum
 use crate::error::{Error, Result};
 use crate::{
     load_course_h5, load_csv_with, load_idx_pair, load_image_folder_with, load_mat_xy,
-    load_signs_folder_with, load_sklearn_csv, read_npy, read_npz, Column, CsvOptions, Dataset,
-    ImageFolderOptions, Labels,
+    load_signs_folder_with, load_sklearn_csv, read_npy, read_npz, resize_bilinear, Column,
+    CsvOptions, Dataset, ImageFolderOptions, Labels,
 };
 
 /// The datasets of a run, before preprocessing.
@@ -377,6 +377,7 @@ fn only(
         ("labels", src.labels.is_some()),
         ("label", src.label.is_some()),
         ("header", src.header.is_some()),
+        ("shape", src.shape.is_some()),
         ("resize", src.resize.is_some()),
         ("generate", src.generate.is_some()),
     ];
@@ -433,9 +434,9 @@ pub fn load_source(
             ),
         ));
     }
-    Ok(match format {
+    let data = match format {
         DataFormat::H5 => {
-            only(name, &field, format, src, &["x", "y"])?;
+            only(name, &field, format, src, &["x", "y", "resize"])?;
             let x = src.x.clone().unwrap_or_else(|| format!("{role}_set_x"));
             let y = src.y.clone().unwrap_or_else(|| format!("{role}_set_y"));
             load_course_h5(path, &x, &y)
@@ -443,7 +444,7 @@ pub fn load_source(
                 .map_err(rd)?
         }
         DataFormat::Idx => {
-            only(name, &field, format, src, &["labels"])?;
+            only(name, &field, format, src, &["labels", "resize"])?;
             let labels = match &src.labels {
                 Some(l) => l.clone(),
                 None => idx_labels_beside(path).ok_or_else(|| {
@@ -462,7 +463,13 @@ pub fn load_source(
                 .map_err(rd)?
         }
         DataFormat::Csv => {
-            only(name, &field, format, src, &["label", "header"])?;
+            only(
+                name,
+                &field,
+                format,
+                src,
+                &["label", "header", "shape", "resize"],
+            )?;
             let table = match src.header.unwrap_or(CsvHeader::Names) {
                 CsvHeader::Sklearn => {
                     if src.label.is_some() {
@@ -497,13 +504,13 @@ pub fn load_source(
         DataFormat::Npy => {
             let is_npz = path.extension().is_some_and(|e| e == "npz");
             if is_npz {
-                only(name, &field, format, src, &["x", "y"])?;
+                only(name, &field, format, src, &["x", "y", "shape", "resize"])?;
                 let x = read_npz(path, src.x.as_deref().unwrap_or("x")).map_err(rd)?;
                 let y = read_npz(path, src.y.as_deref().unwrap_or("y")).map_err(rd)?;
                 let (xt, yl) = (x.to_tensor().map_err(rd)?, y.to_labels().map_err(rd)?);
                 labelled(path, xt, yl, &y.shape, path)?
             } else {
-                only(name, &field, format, src, &["labels"])?;
+                only(name, &field, format, src, &["labels", "shape", "resize"])?;
                 let labels = src.labels.as_ref().ok_or_else(|| {
                     err(
                         name,
@@ -534,7 +541,7 @@ pub fn load_source(
         }
         DataFormat::Generated => load_generated(name, &field, src, rd)?,
         DataFormat::Mat => {
-            only(name, &field, format, src, &["x", "y"])?;
+            only(name, &field, format, src, &["x", "y", "shape", "resize"])?;
             let table = load_mat_xy(
                 path,
                 src.x.as_deref().unwrap_or("X"),
@@ -543,7 +550,66 @@ pub fn load_source(
             .map_err(rd)?;
             Dataset::classification(table.x, table.y, table.classes).map_err(rd)?
         }
-    })
+    };
+    match format {
+        // Image folders resize while decoding.
+        DataFormat::ImageFolder | DataFormat::SignsFolder => Ok(data),
+        _ => shape_examples(name, &field, src, data),
+    }
+}
+
+/// `data` with each example's features read row-major as `src.shape` and the images then
+/// resized to `src.resize` ([`resize_bilinear`]); errors name the file and `field.shape` or
+/// `field.resize` of `config`.
+fn shape_examples(config: &str, field: &str, src: &Source, data: Dataset) -> Result<Dataset> {
+    if src.shape.is_none() && src.resize.is_none() {
+        return Ok(data);
+    }
+    let file = src.path.display();
+    let mut x = data.x.clone();
+    if let Some(shape) = &src.shape {
+        let field = format!("{field}.shape");
+        let have = data.feature_shape();
+        let values: usize = shape.iter().product();
+        if shape.is_empty() {
+            return Err(err(
+                config,
+                &field,
+                format!("{file}: `shape = []` has no axes; expected the shape of one example"),
+            ));
+        }
+        if values != data.num_features() {
+            return Err(err(
+                config,
+                &field,
+                format!(
+                    "{file}: `shape = {shape:?}` holds {values} values per example, but the \
+                     file's examples have {} (shape {have:?})",
+                    data.num_features()
+                ),
+            ));
+        }
+        let mut full = vec![data.len()];
+        full.extend_from_slice(shape);
+        x = x.reshape(&full);
+    }
+    if let Some(size) = src.resize {
+        let field = format!("{field}.resize");
+        if x.shape().len() != 4 {
+            return Err(err(
+                config,
+                &field,
+                format!(
+                    "{file}: `resize` needs examples of shape [height, width, channels], but \
+                     they have shape {:?} (give `shape = [h, w, c]` to read flat features as \
+                     images)",
+                    &x.shape()[1..]
+                ),
+            ));
+        }
+        x = resize_bilinear(&x, size).map_err(|e| err(config, &field, format!("{file}: {e}")))?;
+    }
+    Dataset::new(x, data.y)
 }
 
 /// A source of format "generated": its `generate` table run, no file read.

@@ -1,5 +1,6 @@
 //! Train / dev / test splits by ratios, optionally stratified by class, with an optional
-//! train-dev set held out of the training share.
+//! train-dev set held out of the training share; or a training set of a few examples of
+//! each class ([`SplitConfig::per_class`]) with the rest cut into dev and test.
 //!
 //! The course's rules of thumb are [`SplitConfig::small_data`] (60/20/20, for up to some
 //! ten thousand examples) and [`SplitConfig::big_data`] (98/1/1, for a million). The
@@ -39,7 +40,8 @@ pub const RATIO_SUM_TOLERANCE: f64 = 1e-6;
 ///
 /// Serialises as a config table, e.g. in TOML:
 /// `train = 0.6`, `dev = 0.2`, `test = 0.2`, `train_dev = 0.1`, `stratify = true`
-/// (`train_dev` and `stratify` may be left out: 0 and false).
+/// (any field may be left out: the ratios are then 0, `stratify` false,
+/// `train_per_class` none).
 ///
 /// Sizes: the `m` examples are apportioned by the largest-remainder method, so the sizes
 /// sum to `m` exactly and each is within one example of `ratio * m` (209 at 60/20/20 gives
@@ -47,14 +49,25 @@ pub const RATIO_SUM_TOLERANCE: f64 = 1e-6;
 /// split is within one example of `ratio * class count`; the split sizes then may differ
 /// from the unstratified ones by up to one example per class. A split with a ratio above 0
 /// may still be empty when `m` is small (98/1/1 of 50 examples).
+///
+/// With `train_per_class = n` (and `train` left out), the training set is `n` examples of
+/// each class, drawn at random (a class with fewer gives all of its examples), as for
+/// transfer learning from a few labelled examples: `{ train_per_class = 10, test = 1.0 }`.
+/// The examples left over go to dev and test in the ratio `dev : test` (which must sum to 1),
+/// apportioned as above (class by class with `stratify`), so with `test = 1.0` all of them
+/// are the test set. No train-dev set is made.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SplitConfig {
-    /// The training share (before the train-dev set is taken out of it).
+    /// The training share (before the train-dev set is taken out of it); left out (0) with
+    /// `train_per_class`.
+    #[serde(default)]
     pub train: f64,
     /// The dev (hold-out, validation) share.
+    #[serde(default)]
     pub dev: f64,
     /// The test share.
+    #[serde(default)]
     pub test: f64,
     /// The fraction of the training share held out as the train-dev set, in `[0, 1)`:
     /// with `train = 0.6` and `train_dev = 0.1` the training set gets 54% of the examples
@@ -64,6 +77,10 @@ pub struct SplitConfig {
     /// Keep each class's proportion in every split (needs class labels).
     #[serde(default)]
     pub stratify: bool,
+    /// At most this many training examples of each class, instead of a `train` share (needs
+    /// class labels); `None` (the default) splits by the `train` share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_per_class: Option<usize>,
 }
 
 impl SplitConfig {
@@ -76,6 +93,16 @@ impl SplitConfig {
             test,
             train_dev: 0.0,
             stratify: false,
+            train_per_class: None,
+        }
+    }
+
+    /// A training set of at most `n` examples of each class; the rest cut `dev : test`
+    /// (`dev + test` summing to 1), not stratified.
+    pub fn per_class(n: usize, dev: f64, test: f64) -> SplitConfig {
+        SplitConfig {
+            train_per_class: Some(n),
+            ..SplitConfig::new(0.0, dev, test)
         }
     }
 
@@ -102,7 +129,9 @@ impl SplitConfig {
     }
 
     /// Checks that every ratio is finite and `>= 0`, that train, dev and test sum to 1
-    /// (within [`RATIO_SUM_TOLERANCE`]) and that `train_dev` is in `[0, 1)`.
+    /// (within [`RATIO_SUM_TOLERANCE`]) and that `train_dev` is in `[0, 1)`; with
+    /// `train_per_class`, that it is at least 1, that `train` and `train_dev` are 0 and that
+    /// dev and test sum to 1.
     pub fn validate(&self) -> Result<()> {
         for (name, r) in [
             ("train", self.train),
@@ -116,6 +145,9 @@ impl SplitConfig {
                     format!("ratio '{name}' is {r}; expected a number >= 0"),
                 ));
             }
+        }
+        if let Some(n) = self.train_per_class {
+            return self.validate_per_class(n);
         }
         let sum = self.train + self.dev + self.test;
         if (sum - 1.0).abs() > RATIO_SUM_TOLERANCE {
@@ -139,6 +171,39 @@ impl SplitConfig {
         Ok(())
     }
 
+    /// The checks that `train_per_class = n` makes instead of the ratios' sum.
+    fn validate_per_class(&self, n: usize) -> Result<()> {
+        if n == 0 {
+            return Err(invalid(
+                "split",
+                "'train_per_class' is 0; expected at least 1 example of each class",
+            ));
+        }
+        for (name, r) in [("train", self.train), ("train_dev", self.train_dev)] {
+            if r != 0.0 {
+                return Err(invalid(
+                    "split",
+                    format!(
+                        "'{name}' is {r}, but 'train_per_class' = {n} sets the training set \
+                         ({n} examples of each class): leave '{name}' out"
+                    ),
+                ));
+            }
+        }
+        let sum = self.dev + self.test;
+        if (sum - 1.0).abs() > RATIO_SUM_TOLERANCE {
+            return Err(invalid(
+                "split",
+                format!(
+                    "ratios dev {} + test {} sum to {sum}; with 'train_per_class' expected them \
+                     to sum to 1 (the shares of the examples left after the training set)",
+                    self.dev, self.test
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The shares of the four parts: train (less train-dev), train-dev, dev, test.
     fn shares(&self) -> [f64; 4] {
         [
@@ -150,9 +215,9 @@ impl SplitConfig {
     }
 
     /// The example indices of each split, for `m` examples with class labels `classes`
-    /// (needed when stratifying, ignored otherwise). Every index `0..m` is in exactly one
-    /// split; the order within each split is random. The same `rng` state gives the same
-    /// splits.
+    /// (needed when stratifying or with `train_per_class`, ignored otherwise). Every index
+    /// `0..m` is in exactly one split; the order within each split is random. The same `rng`
+    /// state gives the same splits.
     pub fn split_indices(
         &self,
         m: usize,
@@ -160,27 +225,13 @@ impl SplitConfig {
         rng: &mut Rng,
     ) -> Result<SplitIndices> {
         self.validate()?;
+        if let Some(n) = self.train_per_class {
+            return self.per_class_indices(n, m, classes, rng);
+        }
         let shares = self.shares();
         let mut parts: [Vec<usize>; 4] = Default::default();
         if self.stratify {
-            let classes = classes.ok_or_else(|| {
-                invalid(
-                    "split",
-                    "'stratify' needs class labels; the dataset has real-valued targets",
-                )
-            })?;
-            if classes.len() != m {
-                return Err(invalid(
-                    "split",
-                    format!("{} class labels for {m} examples", classes.len()),
-                ));
-            }
-            let num_classes = classes.iter().max().map_or(0, |&k| k + 1);
-            let mut groups = vec![Vec::new(); num_classes];
-            for (i, &k) in classes.iter().enumerate() {
-                groups[k].push(i);
-            }
-            for mut group in groups {
+            for mut group in class_groups(m, classes, "stratify")? {
                 shuffle(&mut group, rng);
                 cut_into(&group, &shares, &mut parts);
             }
@@ -196,6 +247,45 @@ impl SplitConfig {
         Ok(SplitIndices {
             train,
             train_dev: (self.train_dev > 0.0).then_some(train_dev),
+            dev,
+            test,
+        })
+    }
+
+    /// [`SplitConfig::split_indices`] with `train_per_class = n`: each class's examples
+    /// shuffled, the first `n` (or all) to train, the rest cut `dev : test` class by class
+    /// (`stratify`) or, joined and shuffled, all together.
+    fn per_class_indices(
+        &self,
+        n: usize,
+        m: usize,
+        classes: Option<&[usize]>,
+        rng: &mut Rng,
+    ) -> Result<SplitIndices> {
+        let shares = [0.0, 0.0, self.dev, self.test];
+        let mut parts: [Vec<usize>; 4] = Default::default();
+        let mut rest = Vec::new();
+        for mut group in class_groups(m, classes, "train_per_class")? {
+            shuffle(&mut group, rng);
+            let (train, left) = group.split_at(n.min(group.len()));
+            parts[0].extend_from_slice(train);
+            if self.stratify {
+                cut_into(left, &shares, &mut parts);
+            } else {
+                rest.extend_from_slice(left);
+            }
+        }
+        if !self.stratify {
+            shuffle(&mut rest, rng);
+            cut_into(&rest, &shares, &mut parts);
+        }
+        for part in &mut parts {
+            shuffle(part, rng);
+        }
+        let [train, _, dev, test] = parts;
+        Ok(SplitIndices {
+            train,
+            train_dev: None,
             dev,
             test,
         })
@@ -241,6 +331,29 @@ pub struct DataSplits {
     pub train_dev: Option<Dataset>,
     pub dev: Dataset,
     pub test: Dataset,
+}
+
+/// The example indices of each class (in order), for the `m` class labels `classes` that
+/// `field` of the split config needs.
+fn class_groups(m: usize, classes: Option<&[usize]>, field: &str) -> Result<Vec<Vec<usize>>> {
+    let classes = classes.ok_or_else(|| {
+        invalid(
+            "split",
+            format!("'{field}' needs class labels; the dataset has real-valued targets"),
+        )
+    })?;
+    if classes.len() != m {
+        return Err(invalid(
+            "split",
+            format!("{} class labels for {m} examples", classes.len()),
+        ));
+    }
+    let num_classes = classes.iter().max().map_or(0, |&k| k + 1);
+    let mut groups = vec![Vec::new(); num_classes];
+    for (i, &k) in classes.iter().enumerate() {
+        groups[k].push(i);
+    }
+    Ok(groups)
 }
 
 /// Appends consecutive pieces of `items`, sized by [`apportion`], to `parts`.
@@ -535,5 +648,111 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("tset"), "{e}");
+    }
+
+    #[test]
+    fn per_class_takes_at_most_n_of_each_class_and_cuts_the_rest() {
+        // Classes of 30, 12, 4 and 25 examples, interleaved.
+        let mut classes = Vec::new();
+        for (k, count) in [30, 12, 4, 25].into_iter().enumerate() {
+            classes.extend(vec![k; count]);
+        }
+        let classes: Vec<usize> = (0..classes.len())
+            .map(|i| classes[(i * 37) % classes.len()])
+            .collect();
+        let data = dataset(&classes);
+        let cfg = SplitConfig::per_class(5, 0.25, 0.75);
+        let s = cfg.split(&data, &mut Rng::new(11)).unwrap();
+        // The class of 4 gives all of its examples.
+        assert_eq!(s.train.class_counts(), Some(vec![5, 5, 4, 5]));
+        assert!(s.train_dev.is_none());
+        // 71 - 19 = 52 left: 13 dev, 39 test.
+        assert_eq!((s.dev.len(), s.test.len()), (13, 39));
+        let idx = cfg
+            .split_indices(classes.len(), Some(&classes), &mut Rng::new(11))
+            .unwrap();
+        assert_eq!(all(&idx), (0..classes.len()).collect::<Vec<_>>());
+
+        // With test = 1 every example left is a test example; stratified, each class's
+        // rest is cut on its own (here too all to test).
+        for stratify in [false, true] {
+            let cfg = SplitConfig::per_class(10, 0.0, 1.0).stratified(stratify);
+            let s = cfg.split(&data, &mut Rng::new(2)).unwrap();
+            assert_eq!(s.train.class_counts(), Some(vec![10, 10, 4, 10]));
+            assert_eq!((s.dev.len(), s.test.len()), (0, 37));
+            assert_eq!(s.test.class_counts(), Some(vec![20, 2, 0, 15]));
+        }
+        let s = SplitConfig::per_class(10, 0.5, 0.5)
+            .stratified(true)
+            .split(&data, &mut Rng::new(2))
+            .unwrap();
+        assert_eq!(s.dev.class_counts(), Some(vec![10, 1, 0, 8]));
+        assert_eq!(s.test.class_counts(), Some(vec![10, 1, 0, 7]));
+    }
+
+    #[test]
+    fn per_class_is_deterministic_for_a_seed_and_shuffled() {
+        let classes: Vec<usize> = (0..300).map(|i| i % 3).collect();
+        let cfg = SplitConfig::per_class(10, 0.2, 0.8);
+        let run = |seed| {
+            cfg.split_indices(300, Some(&classes), &mut Rng::new(seed))
+                .unwrap()
+        };
+        assert_eq!(run(4), run(4));
+        assert_ne!(run(4).train, run(5).train);
+        let y: Vec<usize> = run(4).train.iter().map(|&i| classes[i]).collect();
+        assert!(y.windows(2).any(|w| w[0] > w[1]), "{y:?}");
+    }
+
+    #[test]
+    fn per_class_config_errors_name_the_field() {
+        let rng = &mut Rng::new(0);
+        let cases = [
+            (
+                SplitConfig::per_class(0, 0.0, 1.0),
+                "'train_per_class' is 0",
+            ),
+            (
+                SplitConfig::per_class(5, 0.2, 0.2),
+                "dev 0.2 + test 0.2 sum to 0.4",
+            ),
+            (
+                SplitConfig {
+                    train: 0.6,
+                    ..SplitConfig::per_class(5, 0.2, 0.2)
+                },
+                "'train' is 0.6, but 'train_per_class' = 5",
+            ),
+            (
+                SplitConfig::per_class(5, 0.0, 1.0).with_train_dev(0.1),
+                "'train_dev' is 0.1",
+            ),
+        ];
+        for (cfg, want) in cases {
+            let e = cfg.validate().unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        }
+        let targets = Dataset::regression(
+            Tensor::zeros(&[4, 1], DType::F32),
+            Tensor::zeros(&[4], DType::F32),
+        )
+        .unwrap();
+        let e = SplitConfig::per_class(1, 0.0, 1.0)
+            .split(&targets, rng)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'train_per_class' needs class labels"), "{e}");
+    }
+
+    #[test]
+    fn per_class_config_serde() {
+        let cfg: SplitConfig =
+            serde_json::from_str(r#"{"train_per_class": 10, "test": 1.0}"#).unwrap();
+        assert_eq!(cfg, SplitConfig::per_class(10, 0.0, 1.0));
+        let text = serde_json::to_string(&cfg).unwrap();
+        assert_eq!(serde_json::from_str::<SplitConfig>(&text).unwrap(), cfg);
+        // Configs without it serialise as before.
+        let text = serde_json::to_string(&SplitConfig::small_data()).unwrap();
+        assert!(!text.contains("train_per_class"), "{text}");
     }
 }
