@@ -232,6 +232,27 @@ fn a_dtype_other_than_f32_and_f64_is_refused() {
 }
 
 #[test]
+fn a_pair_to_a_layer_without_tensors_is_named() {
+    let file = edited(|raw| {
+        for t in raw.iter_mut().filter(|t| t.0.starts_with("fc.")) {
+            t.0 = t.0.replace("fc.", "head.");
+        }
+    });
+    assert_eq!(
+        load_error(
+            &resnet(DType::F32),
+            &file.path,
+            &NameMap::torchvision_resnet().with("head", "7")
+        ),
+        "the PyTorch weights do not fit the model (2 problems): tensors of the file that map \
+         to no tensor of the model (2): `head.bias` (to layer `7`, which holds no tensors in \
+         the model), `head.weight` (to layer `7`, which holds no tensors in the model); \
+         tensors of the model that get no value from the file (2): `8.weight` (from \
+         `fc.weight`), `8.bias` (from `fc.bias`)"
+    );
+}
+
+#[test]
 fn explicit_pairs_override_the_built_in_names() {
     let file = edited(|raw| {
         for t in raw.iter_mut().filter(|t| t.0.starts_with("fc.")) {
@@ -283,6 +304,18 @@ fn a_dense_after_a_flatten_of_a_map_permutes_its_columns() {
          layer takes 12 inputs"
     );
 
+    assert_eq!(
+        load_error(
+            &model,
+            &path,
+            &map.clone().with_flatten_input("0", [2, 2, 3])
+        ),
+        "the PyTorch weights do not fit the model (2 problems): NameMap::with_flatten_input \
+         names `0`, not a dense layer of the model; tensor `fc.weight` (dlkit `1.weight`): \
+         dense `1` follows a flatten of a map whose shape the model does not tell; PyTorch \
+         flattens NCHW as (c, h, w) and dlkit NHWC as (h, w, c), so its columns must be \
+         permuted: give the map's shape with NameMap::with_flatten_input(\"1\", [h, w, c])"
+    );
     let map = map.with_flatten_input("1", [h, w, c]);
     let report = load_torch_state_dict(&model, &path, &map).unwrap();
     assert_eq!(report.loaded[0].layout, Layout::FlattenChwToHwc { h, w, c });

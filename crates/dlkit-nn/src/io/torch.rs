@@ -17,7 +17,8 @@
 //! A dense layer after a global average pooling (or after a flatten of one) takes the same
 //! columns in both; one after a flatten of a spatial map needs its columns permuted,
 //! `w_dlkit[r, (y·W + x)·C + c] = w_torch[r, c·H·W + y·W + x]`, which needs the map's shape:
-//! [`NameMap::with_flatten_input`] gives it, and without it such a layer is an error.
+//! [`NameMap::with_flatten_input`] gives it (and is applied to any dense layer it names), and
+//! without it such a layer is an error.
 //!
 //! Every parameter and buffer of the model must receive exactly one tensor, with the shape
 //! the layout gives, and every tensor of the file must go somewhere (`num_batches_tracked`
@@ -115,7 +116,13 @@ pub fn load_torch_state_dict(
     let layers = tensor_layers(model);
     let names = map.resolve(model);
 
-    let mut problems = Vec::new();
+    let mut problems: Vec<String> = map
+        .flatten_inputs()
+        .filter(|name| layers.get(*name).is_none_or(|l| l.kind != Kind::Dense))
+        .map(|name| {
+            format!("NameMap::with_flatten_input names `{name}`, not a dense layer of the model")
+        })
+        .collect();
     let mut unmapped = Vec::new();
     let mut ignored = Vec::new();
     // dlkit tensor name -> (PyTorch name, its view).
@@ -128,8 +135,14 @@ pub fn load_torch_state_dict(
             ignored.push(tname);
             continue;
         }
-        let Some(layer) = names.get(module).and_then(|d| layers.get(d.as_str())) else {
+        let Some(dlkit) = names.get(module) else {
             unmapped.push(format!("`{tname}`"));
+            continue;
+        };
+        let Some(layer) = layers.get(dlkit.as_str()) else {
+            unmapped.push(format!(
+                "`{tname}` (to layer `{dlkit}`, which holds no tensors in the model)"
+            ));
             continue;
         };
         let own = match (layer.kind, own) {
@@ -368,8 +381,11 @@ fn check(
             Layout::OihwToHwio,
             format!(" (OIHW of dlkit's HWIO {shape:?})"),
         ),
-        (Kind::Dense, "weight", &[_, n]) if layer.input == DenseInput::FlattenedMap => {
+        (Kind::Dense, "weight", &[_, n]) => {
             let Some([h, w, c]) = map.flatten_input(&layer.prefix) else {
+                if layer.input == DenseInput::Flat {
+                    return Ok(Layout::Same);
+                }
                 return Err(format!(
                     "tensor `{tname}` (dlkit `{dname}`): dense `{}` follows a flatten of a map \
                      whose shape the model does not tell; PyTorch flattens NCHW as (c, h, w) \

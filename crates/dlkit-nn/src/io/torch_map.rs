@@ -70,6 +70,11 @@ impl NameMap {
         self
     }
 
+    /// The dense layers given a flattened map's shape.
+    pub(crate) fn flatten_inputs(&self) -> impl Iterator<Item = &str> {
+        self.flatten_inputs.keys().map(String::as_str)
+    }
+
     /// The flattened map's shape given for the dense layer `dlkit`.
     pub(crate) fn flatten_input(&self, dlkit: &str) -> Option<[usize; 3]> {
         self.flatten_inputs.get(dlkit).copied()
