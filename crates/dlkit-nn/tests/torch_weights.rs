@@ -173,6 +173,16 @@ fn a_wrong_shape_names_the_tensor_and_both_layouts() {
     );
     // Nothing was copied.
     assert_eq!(model.parameters()[1].tensor.to_vec_f64(), before);
+
+    let mut layers = resnet_layers();
+    layers[8] = LayerSpec::Dense(DenseSpec::new(6));
+    let model = build(&layers, &[20, 20, 3], DType::F32);
+    assert_eq!(
+        load_error(&model, &path, &NameMap::torchvision_resnet()),
+        "the PyTorch weights do not fit the model (2 problems): tensor `fc.weight` (dlkit \
+         `8.weight`): expected shape [6, 16] but the file has [10, 16]; tensor `fc.bias` \
+         (dlkit `8.bias`): expected shape [6] but the file has [10]"
+    );
 }
 
 #[test]

@@ -381,33 +381,33 @@ fn check(
             Layout::OihwToHwio,
             format!(" (OIHW of dlkit's HWIO {shape:?})"),
         ),
-        (Kind::Dense, "weight", &[_, n]) => {
-            let Some([h, w, c]) = map.flatten_input(&layer.prefix) else {
-                if layer.input == DenseInput::Flat {
-                    return Ok(Layout::Same);
-                }
+        (Kind::Dense, "weight", &[_, n]) => match map.flatten_input(&layer.prefix) {
+            None if layer.input == DenseInput::Flat => {
+                (shape.to_vec(), Layout::Same, String::new())
+            }
+            None => {
                 return Err(format!(
                     "tensor `{tname}` (dlkit `{dname}`): dense `{}` follows a flatten of a map \
                      whose shape the model does not tell; PyTorch flattens NCHW as (c, h, w) \
                      and dlkit NHWC as (h, w, c), so its columns must be permuted: give the \
                      map's shape with NameMap::with_flatten_input(\"{}\", [h, w, c])",
                     layer.prefix, layer.prefix
-                ));
-            };
-            if h * w * c != n {
+                ))
+            }
+            Some([h, w, c]) if h * w * c != n => {
                 return Err(format!(
                     "tensor `{tname}` (dlkit `{dname}`): the flattened map [{h}, {w}, {c}] \
                      given for dense `{}` holds {} values but the layer takes {n} inputs",
                     layer.prefix,
                     h * w * c
-                ));
+                ))
             }
-            (
+            Some([h, w, c]) => (
                 shape.to_vec(),
                 Layout::FlattenChwToHwc { h, w, c },
                 String::new(),
-            )
-        }
+            ),
+        },
         _ => (shape.to_vec(), Layout::Same, String::new()),
     };
     if view.shape() != expected.as_slice() {
