@@ -52,6 +52,7 @@ pub mod model_config;
 pub mod module;
 pub mod optim;
 pub mod param;
+pub mod pretrained;
 pub mod registry;
 pub mod regularize;
 pub mod schedule;

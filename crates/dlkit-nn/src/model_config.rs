@@ -5,6 +5,7 @@ use dlkit_core::DType;
 use serde::{Deserialize, Serialize};
 
 use crate::init::{Init, InitRng};
+use crate::pretrained::PretrainedWeights;
 use crate::shape::Counting;
 use crate::spec::{BuildContext, LayerSpec};
 use crate::{Loss, Module, Result, Sequential};
@@ -31,6 +32,10 @@ pub struct ModelConfig {
     pub rng: InitRng,
     /// The layers, in order: `{ type = "dense", units = 20 }`, `{ type = "relu" }`, ...
     pub layers: Vec<LayerSpec>,
+    /// The weights the built model starts from, instead of the initialiser's (see
+    /// [`PretrainedWeights`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<PretrainedWeights>,
 }
 
 /// A dtype by name.

@@ -79,8 +79,8 @@ pub(crate) fn prepare_data(
 }
 
 /// The config's model in `dtype` for examples of shape `input` (`raw` before
-/// preprocessing, for the error message), and its loss checked against the output and the
-/// number of classes.
+/// preprocessing, for the error message), its weights read from `[model] weights` when given,
+/// and its loss checked against the output and the number of classes.
 pub(crate) fn build_model(
     cfg: &LoadedConfig,
     dtype: DType,
@@ -108,6 +108,15 @@ pub(crate) fn build_model(
             ),
         )
     })?;
+    if let Some(weights) = &m.weights {
+        weights
+            .validate()
+            .map_err(|e| cfg.error("[model] weights", e))?;
+        let path = cfg.resolve("[model] weights.path", &weights.path)?;
+        weights
+            .load_into(&model, &path)
+            .map_err(|e| cfg.error("[model] weights", e))?;
+    }
     let loss = m
         .output_loss(cfg.config.train.loss, &out, n_classes)
         .map_err(|p| cfg.error("[train] loss", p))?;

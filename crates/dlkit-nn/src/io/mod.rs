@@ -49,6 +49,8 @@ mod layer_errors;
 mod load;
 mod paths;
 mod save;
+mod torch;
+mod torch_map;
 mod weights;
 
 pub use atomic::write_atomic;
@@ -57,6 +59,8 @@ pub use description::{ModelInfo, ModelMetadata, Normalization, WeightsInfo};
 pub use load::{load, load_module, read_info};
 pub use paths::ModelPaths;
 pub use save::{save, save_with};
+pub use torch::{load_torch_state_dict, Layout, LoadedTensor, TorchLoadReport};
+pub use torch_map::NameMap;
 pub use weights::{load_weights_into, load_weights_with, save_weights, WeightsFilter};
 
 /// The `format` field of every model description.
