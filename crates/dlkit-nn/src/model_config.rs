@@ -1,10 +1,13 @@
 //! `[model]` of a config: dtype, initialiser, seed, random stream and layers, built into a
 //! [`Sequential`] for an input shape; the loss that fits its last layer.
 
+use std::path::PathBuf;
+
 use dlkit_core::DType;
 use serde::{Deserialize, Serialize};
 
 use crate::init::{Init, InitRng};
+use crate::layer_selection::LayerSelection;
 use crate::shape::Counting;
 use crate::spec::{BuildContext, LayerSpec};
 use crate::{Loss, Module, Result, Sequential};
@@ -29,7 +32,22 @@ pub struct ModelConfig {
     /// notebook's initial weights are reproduced exactly.
     #[serde(default)]
     pub rng: InitRng,
-    /// The layers, in order: `{ type = "dense", units = 20 }`, `{ type = "relu" }`, ...
+    /// Transfer learning: the saved model the new one starts from (a run folder, a model
+    /// folder or a `model.json`), whose kept layers keep their trained weights and batch-norm
+    /// statistics. Read by the trainer; see [`ModelConfig::transfer`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<PathBuf>,
+    /// With `from`: which layers of the saved model are kept ([`LayerSelection`]; all when
+    /// left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<LayerSelection>,
+    /// Which layers of the model are frozen ([`LayerSelection`], or `"kept"`): with `from`,
+    /// every kept layer when left out; `[]` freezes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze: Option<LayerSelection>,
+    /// The layers, in order: `{ type = "dense", units = 20 }`, `{ type = "relu" }`, ...;
+    /// with `from`, the new head after the kept layers (may be empty).
+    #[serde(default)]
     pub layers: Vec<LayerSpec>,
 }
 
