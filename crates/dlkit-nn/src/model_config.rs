@@ -1,5 +1,7 @@
 //! `[model]` of a config: dtype, initialiser, seed, random stream and layers, built into a
-//! [`Sequential`] for an input shape; the loss that fits its last layer.
+//! [`Sequential`] for an input shape; the loss that fits its last layer; and, for transfer
+//! learning, the saved model it starts from with the layers kept and frozen
+//! ([`ModelConfig::transfer`]).
 
 use std::path::PathBuf;
 
@@ -76,7 +78,8 @@ impl ModelConfig {
         BuildContext::with_init_rng(dtype, self.seed, self.init, self.rng)
     }
 
-    /// The model for examples of shape `input` (batch axis excluded) and its output shape.
+    /// The model of `layers` for examples of shape `input` (batch axis excluded) and its
+    /// output shape. With `from`, the model is that of [`ModelConfig::transfer`]'s layers.
     pub fn build(
         &self,
         ctx: &mut BuildContext,
@@ -108,7 +111,9 @@ impl ModelConfig {
         n_classes: usize,
     ) -> std::result::Result<Loss, String> {
         let layers = &self.layers;
-        let last = layers.len() - 1;
+        let Some(last) = layers.len().checked_sub(1) else {
+            return Err("the model has no layers".to_string());
+        };
         let last_name = format!("the last layer (layer {last}, {})", layers[last].kind());
         let loss = loss.unwrap_or_else(|| default_loss(layers.last(), out));
         let problem = match (loss, out) {

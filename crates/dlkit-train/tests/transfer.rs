@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use dlkit_core::DType;
 use dlkit_nn::io::read_info;
 use dlkit_nn::layers::dense::DenseSpec;
-use dlkit_nn::{BuildContext, Init, LayerSpec, Module, Sequential};
+use dlkit_nn::{BuildContext, Init, LayerSelection, LayerSpec, Module, Sequential};
 use dlkit_train::run_writer::write_run;
-use dlkit_train::{Experiment, ExperimentOptions, LoadedConfig};
+use dlkit_train::{Experiment, ExperimentOptions, Gradcheck, GradcheckOptions, LoadedConfig};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -143,6 +143,13 @@ lr = 0.01
     assert_eq!(trainable, [false, false, true, true, true]);
     let json = std::fs::read_to_string(dir2.join("model/model.json")).unwrap();
     assert_eq!(json.matches("\"trainable\": false").count(), 2, "{json}");
+    // The run's config.toml is the config as used, `from` resolved; it reads back.
+    let used = LoadedConfig::from_file(&dir2.join("config.toml")).unwrap();
+    assert_eq!(used.config.model.from.as_deref(), Some(dir1.as_path()));
+    assert_eq!(
+        used.config.model.keep,
+        Some(LayerSelection::Text("..dense_2".into()))
+    );
     // The saved preprocessing of stage 1 is reused, statistics and all.
     let meta = |dir: &Path| read_info(dir.join("model")).unwrap().metadata.normalization;
     assert_eq!(meta(&dir2), meta(&dir1));
@@ -199,6 +206,11 @@ fn transfer_errors_name_the_field() {
     train(base, &dir);
     let from = dir.display().to_string();
     let with = |model: &str| config(&format!("[model]\nfrom = \"{from}\"\n{model}\n{TRAIN}"));
+
+    // The gradient check takes the same configs: the frozen base has no trainable parameters.
+    let check = Gradcheck::new(with("freeze = \"..2\""), GradcheckOptions::default()).unwrap();
+    assert_eq!(check.parameters, 16 * 3 + 3);
+    assert!(check.run().unwrap().passes);
 
     let not_a_model = repo().join("data/sklearn").canonicalize().unwrap();
     let e = error_of(config(&format!(
