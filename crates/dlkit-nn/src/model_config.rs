@@ -1,10 +1,15 @@
 //! `[model]` of a config: dtype, initialiser, seed, random stream and layers, built into a
-//! [`Sequential`] for an input shape; the loss that fits its last layer.
+//! [`Sequential`] for an input shape; the loss that fits its last layer; and, for transfer
+//! learning, the saved model it starts from with the layers kept and frozen
+//! ([`ModelConfig::transfer`]).
+
+use std::path::PathBuf;
 
 use dlkit_core::DType;
 use serde::{Deserialize, Serialize};
 
 use crate::init::{Init, InitRng};
+use crate::layer_selection::LayerSelection;
 use crate::pretrained::PretrainedWeights;
 use crate::shape::Counting;
 use crate::spec::{BuildContext, LayerSpec};
@@ -30,7 +35,22 @@ pub struct ModelConfig {
     /// notebook's initial weights are reproduced exactly.
     #[serde(default)]
     pub rng: InitRng,
-    /// The layers, in order: `{ type = "dense", units = 20 }`, `{ type = "relu" }`, ...
+    /// Transfer learning: the saved model the new one starts from (a run folder, a model
+    /// folder or a `model.json`), whose kept layers keep their trained weights and batch-norm
+    /// statistics. Read by the trainer; see [`ModelConfig::transfer`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<PathBuf>,
+    /// With `from`: which layers of the saved model are kept ([`LayerSelection`]; all when
+    /// left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<LayerSelection>,
+    /// Which layers of the model are frozen ([`LayerSelection`], or `"kept"`): with `from`,
+    /// every kept layer when left out; `[]` freezes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze: Option<LayerSelection>,
+    /// The layers, in order: `{ type = "dense", units = 20 }`, `{ type = "relu" }`, ...;
+    /// with `from`, the new head after the kept layers (may be empty).
+    #[serde(default)]
     pub layers: Vec<LayerSpec>,
     /// The weights the built model starts from, instead of the initialiser's (see
     /// [`PretrainedWeights`]).
@@ -63,7 +83,8 @@ impl ModelConfig {
         BuildContext::with_init_rng(dtype, self.seed, self.init, self.rng)
     }
 
-    /// The model for examples of shape `input` (batch axis excluded) and its output shape.
+    /// The model of `layers` for examples of shape `input` (batch axis excluded) and its
+    /// output shape. With `from`, the model is that of [`ModelConfig::transfer`]'s layers.
     pub fn build(
         &self,
         ctx: &mut BuildContext,
@@ -95,7 +116,9 @@ impl ModelConfig {
         n_classes: usize,
     ) -> std::result::Result<Loss, String> {
         let layers = &self.layers;
-        let last = layers.len() - 1;
+        let Some(last) = layers.len().checked_sub(1) else {
+            return Err("the model has no layers".to_string());
+        };
         let last_name = format!("the last layer (layer {last}, {})", layers[last].kind());
         let loss = loss.unwrap_or_else(|| default_loss(layers.last(), out));
         let problem = match (loss, out) {

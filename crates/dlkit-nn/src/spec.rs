@@ -186,6 +186,21 @@ impl LayerSpec {
         }
     }
 
+    /// The layer's `trainable` field, for layers that have one (those with parameters and
+    /// the containers); `None` for parameterless layers and custom layers, which have none.
+    pub fn trainable_mut(&mut self) -> Option<&mut bool> {
+        match self {
+            LayerSpec::Dense(spec) => Some(&mut spec.trainable),
+            LayerSpec::BatchNorm(spec) => Some(&mut spec.trainable),
+            LayerSpec::Conv2d(spec) => Some(&mut spec.trainable),
+            LayerSpec::Sequential { trainable, .. } => Some(trainable),
+            LayerSpec::Residual(spec) => Some(&mut spec.trainable),
+            LayerSpec::Inception(spec) => Some(&mut spec.trainable),
+            LayerSpec::Graph(spec) => Some(&mut spec.trainable),
+            _ => None,
+        }
+    }
+
     /// Builds the layer for inputs of shape `input` (one example, batch axis excluded),
     /// frozen when the spec says `trainable = false`. Errors describe what the layer needs;
     /// containers add which layers are involved.

@@ -198,9 +198,14 @@ impl LoadedConfig {
         )?)
     }
 
-    /// Resolves every data path of the config in place (see [`LoadedConfig::resolve`]).
+    /// Resolves every data path of the config, and `[model] from`, in place (see
+    /// [`LoadedConfig::resolve`]).
     pub fn resolve_data_paths(&mut self) -> TrainResult<()> {
-        Ok(self.config.data.resolve_paths(&self.name, &self.bases)?)
+        self.config.data.resolve_paths(&self.name, &self.bases)?;
+        if let Some(from) = &self.config.model.from {
+            self.config.model.from = Some(self.resolve("[model] from", from)?);
+        }
+        Ok(())
     }
 }
 

@@ -17,13 +17,16 @@ use std::time::Instant;
 
 use dlkit_core::DType;
 use dlkit_data::{FittedPreprocessing, Splits};
+use dlkit_nn::io::load_kept_layers;
 use dlkit_nn::{
-    describe_layers, parameter_count, Loss, Module, Optimizer, Regularizer, Sequential,
+    describe_layers, parameter_count, LayerSpec, Loss, ModelConfig, Module, Optimizer, Regularizer,
+    Sequential,
 };
 
 use crate::config::LoadedConfig;
 use crate::error::{TrainError, TrainResult};
 use crate::outcome::{assess, Outcome};
+use crate::transfer::{check_input_shape, fit_preprocessing, read_base, Base};
 use crate::{fit, run_writer, TrainSettings};
 
 /// How an experiment runs.
@@ -58,17 +61,15 @@ pub struct Experiment {
 }
 
 /// The data of a config read and preprocessed: the raw sets, the preprocessing fitted on
-/// the training set only, and the sets after it in `dtype`.
+/// the training set only (or the saved model's of `[model] from`, see [`crate::transfer`]),
+/// and the sets after it in `dtype`.
 pub(crate) fn prepare_data(
     cfg: &LoadedConfig,
     dtype: DType,
+    base: Option<&Base>,
 ) -> TrainResult<(Splits, FittedPreprocessing, Splits)> {
     let splits = cfg.config.data.load(&cfg.name)?;
-    let fitted = cfg
-        .config
-        .preprocess
-        .fit(&splits.train.x)
-        .map_err(|e| cfg.error("[preprocess]", e))?;
+    let fitted = fit_preprocessing(cfg, base, &splits.train.x)?;
     let prepared = splits.map(|d| {
         let x = fitted
             .apply(&d.x)
@@ -80,30 +81,50 @@ pub(crate) fn prepare_data(
 
 /// The config's model in `dtype` for examples of shape `input` (`raw` before
 /// preprocessing, for the error message), its weights read from `[model] weights` when given,
-/// and its loss checked against the output and the number of classes.
+/// its loss checked against the output and the number of classes, and its layers. With
+/// `[model] from` (`base`), the layers are those [`ModelConfig::transfer`] works out, and the
+/// kept layers get the saved weights when `dtype` is the saved model's.
 pub(crate) fn build_model(
     cfg: &LoadedConfig,
     dtype: DType,
     input: &[usize],
     raw: &[usize],
     n_classes: usize,
-) -> TrainResult<(Sequential, Loss)> {
+    base: Option<&Base>,
+) -> TrainResult<(Sequential, Loss, Vec<LayerSpec>)> {
     let m = &cfg.config.model;
-    if m.layers.is_empty() {
+    let transfer = m
+        .transfer(base.map(|b| b.info.layers.as_slice()))
+        .map_err(|e| cfg.error(e.field, e.message))?;
+    if transfer.layers.is_empty() {
         return Err(cfg.error("[model] layers", "no layers given"));
     }
-    let mut ctx = m
+    if let Some(b) = base {
+        check_input_shape(cfg, b, input, raw)?;
+    }
+    let resolved = ModelConfig {
+        from: None,
+        keep: None,
+        freeze: None,
+        layers: transfer.layers,
+        ..m.clone()
+    };
+    let mut ctx = resolved
         .build_context(dtype)
         .map_err(|e| cfg.error("[model] seed", e))?;
-    let (model, out) = m.build(&mut ctx, input).map_err(|e| {
+    let (model, out) = resolved.build(&mut ctx, input).map_err(|e| {
         cfg.error(
             "[model] layers",
             format!(
-                "{e} (the data's examples have shape {input:?}{})",
+                "{e} (the data's examples have shape {input:?}{}{})",
                 if input != raw {
                     format!(" after [preprocess], {raw:?} before")
                 } else {
                     String::new()
+                },
+                match transfer.kept.len() {
+                    0 => String::new(),
+                    k => format!("; layers 0 to {} are kept from [model] from", k - 1),
                 }
             ),
         )
@@ -117,10 +138,14 @@ pub(crate) fn build_model(
             .load_into(&model, &path)
             .map_err(|e| cfg.error("[model] weights", e))?;
     }
-    let loss = m
+    if let Some(b) = base.filter(|b| b.info.dtype == dtype) {
+        load_kept_layers(&model, &b.path, &b.info, &transfer.kept)
+            .map_err(|e| cfg.error("[model] from", e))?;
+    }
+    let loss = resolved
         .output_loss(cfg.config.train.loss, &out, n_classes)
         .map_err(|p| cfg.error("[train] loss", p))?;
-    Ok((model, loss))
+    Ok((model, loss, resolved.layers))
 }
 
 impl Experiment {
@@ -136,11 +161,13 @@ impl Experiment {
         let cfg = &config;
         let c = &cfg.config;
         let dtype = c.model.dtype.dtype();
-        let (splits, preprocessing, prepared) = prepare_data(cfg, dtype)?;
+        let base = read_base(cfg)?;
+        let (splits, preprocessing, prepared) = prepare_data(cfg, dtype, base.as_ref())?;
         let raw_shape = splits.train.feature_shape();
         let input_shape = prepared.train.feature_shape();
         let n_classes = splits.class_names().len();
-        let (model, loss) = build_model(cfg, dtype, input_shape, raw_shape, n_classes)?;
+        let (model, loss, specs) =
+            build_model(cfg, dtype, input_shape, raw_shape, n_classes, base.as_ref())?;
         if let Some(a) = c.augment.as_ref().filter(|a| !a.is_identity()) {
             a.validate().map_err(|e| cfg.error("[augment]", e))?;
             if input_shape.len() != 3 {
@@ -165,7 +192,7 @@ impl Experiment {
             .build(model.parameters())
             .map_err(|e| cfg.error("[optimizer]", e))?;
         let regularizer = cfg.regularizer()?;
-        let layers = describe_layers(&c.model.layers, input_shape);
+        let layers = describe_layers(&specs, input_shape);
         Ok(Experiment {
             options,
             splits,
@@ -183,6 +210,12 @@ impl Experiment {
     /// The config as it runs (seed replaced, data paths resolved).
     pub fn config(&self) -> &LoadedConfig {
         &self.config
+    }
+
+    /// The model as built, before training: with `[model] from`, the kept layers hold the
+    /// saved weights and the frozen ones are not trainable.
+    pub fn model(&self) -> &Sequential {
+        &self.model
     }
 
     /// The sets as read, before preprocessing.

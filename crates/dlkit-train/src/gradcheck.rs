@@ -20,6 +20,10 @@
 //! every parameter whatever the size.
 
 //!
+//! A config with `[model] from` is checked on the layers it works out, frozen layers
+//! included; the kept layers start from the saved weights when the saved model is f64, from
+//! freshly drawn ones otherwise (the check is of the gradients, at any weights).
+//!
 //! The config is validated as for training ([`LoadedConfig::validate`]: one penalty, ranges)
 //! and the model checked against the data with the same messages.
 
@@ -32,6 +36,7 @@ use crate::config::LoadedConfig;
 use crate::error::{TrainError, TrainResult};
 use crate::evaluate::targets;
 use crate::experiment::build_model;
+use crate::transfer::{fit_preprocessing, read_base};
 
 /// What is checked.
 #[derive(Clone, Copy, Debug)]
@@ -120,17 +125,16 @@ impl Gradcheck {
         let m = options.examples.clamp(1, splits.train.len());
         let few = splits.train.select(&(0..m).collect::<Vec<_>>())?;
         // Statistics from the whole training set, as training fits them.
-        let fitted = c
-            .preprocess
-            .fit(&splits.train.x)
-            .map_err(|e| cfg.error("[preprocess]", e))?;
+        let base = read_base(&cfg)?;
+        let fitted = fit_preprocessing(&cfg, base.as_ref(), &splits.train.x)?;
         let data = few.with_x(fitted.apply(&few.x)?.to_dtype(DType::F64))?;
-        let (mut model, loss) = build_model(
+        let (mut model, loss, _) = build_model(
             &cfg,
             DType::F64,
             data.feature_shape(),
             few.feature_shape(),
             splits.class_names().len(),
+            base.as_ref(),
         )?;
         model.set_training(true);
         let params: Vec<_> = model

@@ -14,7 +14,8 @@
 //! - [`config`]: the TOML config of a run ([`LoadedConfig`]); [`experiment`]: a config made
 //!   into data, model and optimiser and trained in-process ([`Experiment`], [`Outcome`]);
 //!   [`run_writer`]: the run folder's files; [`predictor`]: a saved model used to predict
-//!   and evaluate ([`Predictor`]); [`gradcheck`]: the config's model gradient-checked.
+//!   and evaluate ([`Predictor`]); [`gradcheck`]: the config's model gradient-checked;
+//!   [`transfer`]: `[model] from`, the saved model a run starts from.
 
 pub mod checkpoint;
 pub mod config;
@@ -30,6 +31,7 @@ pub mod plots;
 pub mod predictor;
 pub mod run_writer;
 pub mod trainer;
+pub mod transfer;
 mod validate;
 
 pub use config::{Config, LoadedConfig, MetricsConfig, TrainConfig};

@@ -45,6 +45,7 @@
 mod atomic;
 mod codec;
 mod description;
+mod kept;
 mod layer_errors;
 mod load;
 mod paths;
@@ -56,6 +57,7 @@ mod weights;
 pub use atomic::write_atomic;
 pub use codec::{decode_tensors, encode_tensors};
 pub use description::{ModelInfo, ModelMetadata, Normalization, WeightsInfo};
+pub use kept::load_kept_layers;
 pub use load::{load, load_module, read_info};
 pub use paths::ModelPaths;
 pub use save::{save, save_with};
