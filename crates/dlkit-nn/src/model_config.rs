@@ -48,6 +48,11 @@ pub struct ModelConfig {
     /// every kept layer when left out; `[]` freezes nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub freeze: Option<LayerSelection>,
+    /// With `from`: fit `[preprocess]` afresh on this run's training inputs instead of reusing
+    /// the saved model's fitted preprocessing (for data on another scale, such as digits of
+    /// 0..16 after a model trained on MNIST's 0..255).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refit_preprocessing: bool,
     /// The layers, in order: `{ type = "dense", units = 20 }`, `{ type = "relu" }`, ...;
     /// with `from`, the new head after the kept layers (may be empty).
     #[serde(default)]

@@ -82,7 +82,8 @@ pub fn read_base(cfg: &LoadedConfig) -> TrainResult<Option<Base>> {
 }
 
 /// The preprocessing of a run: the saved model's when `base` records one (see the module's
-/// documentation), otherwise `[preprocess]` fitted on the training inputs `train_x`.
+/// documentation) and `[model] refit_preprocessing` is not set, otherwise `[preprocess]` fitted
+/// on the training inputs `train_x`.
 pub fn fit_preprocessing(
     cfg: &LoadedConfig,
     base: Option<&Base>,
@@ -101,7 +102,8 @@ pub fn fit_preprocessing(
         }
     }
     let asked = &cfg.config.preprocess;
-    match base.and_then(|b| b.preprocessing.as_ref()) {
+    let saved = base.and_then(|b| b.preprocessing.as_ref());
+    match saved.filter(|_| !cfg.config.model.refit_preprocessing) {
         Some(saved) if *asked == saved.config || *asked == Preprocessing::default() => {
             Ok(saved.clone())
         }
