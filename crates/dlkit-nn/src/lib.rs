@@ -58,6 +58,7 @@ pub mod schedule;
 mod shape;
 pub mod spec;
 mod spec_serde;
+pub mod summary;
 
 pub use error::{Error, Result};
 pub use ewa::Ewa;
@@ -78,4 +79,6 @@ pub use param::{Param, ParamKind};
 pub use registry::{register_layer, CustomLayer, CustomSpec};
 pub use regularize::Regularizer;
 pub use schedule::LrSchedule;
+pub use shape::Tally;
 pub use spec::{BuildContext, LayerSpec};
+pub use summary::{summarize, Summary, SummaryRow};
