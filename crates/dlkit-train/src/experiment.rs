@@ -95,23 +95,33 @@ pub(crate) fn build_model(
     let mut ctx = m
         .build_context(dtype)
         .map_err(|e| cfg.error("[model] seed", e))?;
-    let (model, out) = m.build(&mut ctx, input).map_err(|e| {
-        cfg.error(
-            "[model] layers",
-            format!(
-                "{e} (the data's examples have shape {input:?}{})",
-                if input != raw {
-                    format!(" after [preprocess], {raw:?} before")
-                } else {
-                    String::new()
-                }
-            ),
-        )
-    })?;
+    let (model, out) = m
+        .build(&mut ctx, input)
+        .map_err(|e| layers_error(cfg, e, input, raw))?;
     let loss = m
         .output_loss(cfg.config.train.loss, &out, n_classes)
         .map_err(|p| cfg.error("[train] loss", p))?;
     Ok((model, loss))
+}
+
+/// A `[model] layers` error `e` for examples of shape `input` (`raw` before preprocessing).
+pub(crate) fn layers_error(
+    cfg: &LoadedConfig,
+    e: dlkit_nn::Error,
+    input: &[usize],
+    raw: &[usize],
+) -> TrainError {
+    cfg.error(
+        "[model] layers",
+        format!(
+            "{e} (the data's examples have shape {input:?}{})",
+            if input != raw {
+                format!(" after [preprocess], {raw:?} before")
+            } else {
+                String::new()
+            }
+        ),
+    )
 }
 
 impl Experiment {

@@ -15,11 +15,16 @@
 //!   into data, model and optimiser and trained in-process ([`Experiment`], [`Outcome`]);
 //!   [`run_writer`]: the run folder's files; [`predictor`]: a saved model used to predict
 //!   and evaluate ([`Predictor`]); [`gradcheck`]: the config's model gradient-checked.
+//! - [`summary`]: a model's layers, shapes, parameters and FLOPs from a config or a saved
+//!   model; [`error_analysis`]: a run's most confidently misclassified examples drawn
+//!   ([`error_grid`]) and its most frequent confusions.
 
 pub mod checkpoint;
 pub mod config;
 pub mod diagnose;
 pub mod error;
+pub mod error_analysis;
+pub mod error_grid;
 pub mod evaluate;
 pub mod experiment;
 pub mod gradcheck;
@@ -29,6 +34,7 @@ pub mod outcome;
 pub mod plots;
 pub mod predictor;
 pub mod run_writer;
+pub mod summary;
 pub mod trainer;
 mod validate;
 
