@@ -199,7 +199,7 @@ pub fn analyze_errors(run: &Path, n: usize, set: Option<ErrorSet>) -> TrainResul
         })
         .filter(|c| c.count > 0)
         .collect();
-    confusions.sort_by(|a, b| b.count.cmp(&a.count));
+    confusions.sort_by_key(|c| std::cmp::Reverse(c.count));
     let mut analysis = ErrorAnalysis {
         run: run.to_path_buf(),
         set: name,
