@@ -1,7 +1,9 @@
-//! `dlkit`: train, evaluate, predict, diagnose, gradient-check and benchmark models from
-//! TOML configs. Every error is printed as `error: <message>`; the exit code is 2 for bad
-//! input (a config, a data or model file, arguments) and 1 for a failure while running.
+//! `dlkit`: train, evaluate, predict, diagnose, summarise, error-analyse, gradient-check and
+//! benchmark models from TOML configs. Every error is printed as `error: <message>`; the exit
+//! code is 2 for bad input (a config, a data or model file, arguments) and 1 for a failure
+//! while running.
 
+mod analyze;
 mod bench;
 mod error;
 mod gradcheck;
@@ -10,7 +12,8 @@ mod train;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use dlkit_train::error_analysis::ErrorSet;
 
 use crate::error::CliResult;
 
@@ -81,6 +84,29 @@ enum Command {
         /// A run folder written by `dlkit train` (or its diagnosis.json).
         run: PathBuf,
     },
+    /// Print a model's layers: name, output shape, parameters and forward FLOPs per example,
+    /// with the totals (trainable and frozen parameters, batch-norm buffers).
+    ///
+    /// FLOPs count 2 per multiply-add of the forward pass (the rules are printed below the
+    /// table).
+    Summary {
+        /// A TOML config (the input shape comes from its data), a run folder, a model folder or
+        /// a model.json.
+        config_or_model: PathBuf,
+    },
+    /// Error analysis of a run: the most confidently misclassified examples of its dev set
+    /// (else its test set) drawn in errors.png, the most frequent confusions, and a section
+    /// of report.md linking them.
+    Errors {
+        /// A run folder written by `dlkit train`.
+        run: PathBuf,
+        /// How many misclassified examples to draw.
+        #[arg(long, default_value_t = 16)]
+        n: usize,
+        /// The set to analyse (default: dev if the run has one, else test).
+        #[arg(long, value_enum)]
+        set: Option<SetArg>,
+    },
     /// Gradient-check the config's model in f64 on a few examples (PASS below 1e-7).
     ///
     /// Models with more than --max-params parameters are checked on a random subset: the
@@ -119,6 +145,22 @@ enum Command {
     },
 }
 
+/// The sets `dlkit errors` analyses.
+#[derive(Clone, Copy, ValueEnum)]
+enum SetArg {
+    Dev,
+    Test,
+}
+
+impl From<SetArg> for ErrorSet {
+    fn from(s: SetArg) -> ErrorSet {
+        match s {
+            SetArg::Dev => ErrorSet::Dev,
+            SetArg::Test => ErrorSet::Test,
+        }
+    }
+}
+
 fn run(cli: Cli) -> CliResult<()> {
     match cli.command {
         Command::Train {
@@ -141,6 +183,8 @@ fn run(cli: Cli) -> CliResult<()> {
         } => inspect::eval(&model, &data, config.as_deref()),
         Command::Predict { model, input, x } => inspect::predict(&model, &input, x.as_deref()),
         Command::Diagnose { run } => inspect::diagnose(&run),
+        Command::Summary { config_or_model } => analyze::summary(&config_or_model),
+        Command::Errors { run, n, set } => analyze::errors(&run, n, set.map(Into::into)),
         Command::Gradcheck {
             config,
             examples,

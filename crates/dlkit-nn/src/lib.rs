@@ -61,6 +61,7 @@ mod shape;
 pub mod spec;
 mod spec_serde;
 pub mod transfer;
+pub mod summary;
 
 pub use error::{Error, Result};
 pub use ewa::Ewa;
@@ -82,5 +83,7 @@ pub use param::{Param, ParamKind};
 pub use registry::{register_layer, CustomLayer, CustomSpec};
 pub use regularize::Regularizer;
 pub use schedule::LrSchedule;
+pub use shape::Tally;
 pub use spec::{BuildContext, LayerSpec};
 pub use transfer::{FieldError, Transfer};
+pub use summary::{summarize, Summary, SummaryRow};

@@ -108,8 +108,8 @@ impl ModelConfig {
     /// out from the layers' specs without building them: [`parameter_count`] of the model
     /// [`ModelConfig::build`] returns, or its error.
     pub fn parameter_count(&self, input: &[usize]) -> Result<usize> {
-        let (counts, _) = Sequential::walk(&self.layers, &mut Counting, input)?;
-        Ok(counts.iter().sum())
+        let (tallies, _) = Sequential::walk(&self.layers, &mut Counting, input)?;
+        Ok(tallies.iter().map(|t| t.parameters).sum())
     }
 
     /// The loss `loss` (or, when `None`, [`default_loss`]) checked against the model's

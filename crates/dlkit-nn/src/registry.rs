@@ -25,6 +25,13 @@ pub trait CustomLayer: Serialize + DeserializeOwned + 'static {
     /// Builds the layer for inputs of shape `input` (one example, batch axis excluded),
     /// giving it and its output shape.
     fn build(&self, ctx: &mut BuildContext, input: &[usize]) -> Result<Built>;
+
+    /// The forward FLOPs of one example of shape `input`, which the layer maps to `output`,
+    /// counted as [`Tally`](crate::Tally) says (2 per multiply-add). 0 unless the type says
+    /// otherwise: model summaries then count nothing for it.
+    fn flops(&self, _input: &[usize], _output: &[usize]) -> u64 {
+        0
+    }
 }
 
 /// A registered layer as data: its type name and its fields (without `type`), as the spec
@@ -50,6 +57,8 @@ impl Serialize for CustomSpec {
 type Normalize = fn(Map<String, Value>) -> std::result::Result<Map<String, Value>, String>;
 /// Builds a registered type's layer from its fields.
 type Build = fn(&Map<String, Value>, &mut BuildContext, &[usize]) -> Result<Built>;
+/// A registered type's forward FLOPs from its fields, input and output shapes.
+type Flops = fn(&Map<String, Value>, &[usize], &[usize]) -> Result<u64>;
 
 struct Entry {
     type_id: TypeId,
@@ -57,6 +66,7 @@ struct Entry {
     /// The fields read as the spec type and written again (defaults filled in).
     normalize: Normalize,
     build: Build,
+    flops: Flops,
 }
 
 static REGISTRY: LazyLock<RwLock<HashMap<&'static str, Entry>>> = LazyLock::new(Default::default);
@@ -89,6 +99,7 @@ pub fn register_layer<S: CustomLayer>() -> Result<()> {
             rust_name,
             normalize: normalize::<S>,
             build: build::<S>,
+            flops: flops::<S>,
         },
     );
     Ok(())
@@ -122,6 +133,15 @@ fn build<S: CustomLayer>(
     read::<S>(fields)
         .map_err(|e| Error::Build(format!("{}: {e}", S::TYPE)))?
         .build(ctx, input)
+}
+
+fn flops<S: CustomLayer>(
+    fields: &Map<String, Value>,
+    input: &[usize],
+    output: &[usize],
+) -> Result<u64> {
+    let spec = read::<S>(fields).map_err(|e| Error::Build(format!("{}: {e}", S::TYPE)))?;
+    Ok(spec.flops(input, output))
 }
 
 pub(crate) fn is_registered(ty: &str) -> bool {
@@ -161,6 +181,17 @@ pub(crate) fn build_custom(
         .map(|e| e.build)
         .ok_or_else(|| Error::Build(not_registered(&spec.type_name)))?;
     build(&spec.fields, ctx, input)
+}
+
+/// The forward FLOPs of a [`LayerSpec::Custom`] through its registered type.
+pub(crate) fn custom_flops(spec: &CustomSpec, input: &[usize], output: &[usize]) -> Result<u64> {
+    let flops = REGISTRY
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(spec.type_name.as_str())
+        .map(|e| e.flops)
+        .ok_or_else(|| Error::Build(not_registered(&spec.type_name)))?;
+    flops(&spec.fields, input, output)
 }
 
 fn not_registered(ty: &str) -> String {

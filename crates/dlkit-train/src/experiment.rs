@@ -148,6 +148,26 @@ pub(crate) fn build_model(
     Ok((model, loss, resolved.layers))
 }
 
+/// A `[model] layers` error `e` for examples of shape `input` (`raw` before preprocessing).
+pub(crate) fn layers_error(
+    cfg: &LoadedConfig,
+    e: dlkit_nn::Error,
+    input: &[usize],
+    raw: &[usize],
+) -> TrainError {
+    cfg.error(
+        "[model] layers",
+        format!(
+            "{e} (the data's examples have shape {input:?}{})",
+            if input != raw {
+                format!(" after [preprocess], {raw:?} before")
+            } else {
+                String::new()
+            }
+        ),
+    )
+}
+
 impl Experiment {
     /// Validates the config, resolves its data paths, reads and preprocesses the data,
     /// builds the model and the optimiser. Nothing is written.

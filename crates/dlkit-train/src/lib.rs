@@ -16,11 +16,16 @@
 //!   [`run_writer`]: the run folder's files; [`predictor`]: a saved model used to predict
 //!   and evaluate ([`Predictor`]); [`gradcheck`]: the config's model gradient-checked;
 //!   [`transfer`]: `[model] from`, the saved model a run starts from.
+//! - [`summary`]: a model's layers, shapes, parameters and FLOPs from a config or a saved
+//!   model; [`error_analysis`]: a run's most confidently misclassified examples drawn
+//!   ([`error_grid`]) and its most frequent confusions.
 
 pub mod checkpoint;
 pub mod config;
 pub mod diagnose;
 pub mod error;
+pub mod error_analysis;
+pub mod error_grid;
 pub mod evaluate;
 pub mod experiment;
 pub mod gradcheck;
@@ -30,6 +35,7 @@ pub mod outcome;
 pub mod plots;
 pub mod predictor;
 pub mod run_writer;
+pub mod summary;
 pub mod trainer;
 pub mod transfer;
 mod validate;

@@ -31,9 +31,9 @@ use dlkit_nn::io::write_atomic;
 /// The font every label is drawn with (DejaVu Sans 2.37, see `assets/README.md`).
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 /// The family name plotters asks for by default; the shipped font is registered under it.
-const FAMILY: &str = "sans-serif";
+pub(crate) const FAMILY: &str = "sans-serif";
 
-fn ensure_font() {
+pub(crate) fn ensure_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if register_font(FAMILY, FontStyle::Normal, FONT).is_err() {

@@ -10,7 +10,8 @@
 //!   [`Predictor`](crate::Predictor);
 //! - `diagnosis.json`: the [`Diagnosis`](crate::diagnose::Diagnosis);
 //! - `results.json`: accuracies, costs, scores, confusion matrix and the objective;
-//! - `report.md`: all of it for a person, with the figures.
+//! - `report.md`: all of it for a person, with the figures (`dlkit errors` adds a section
+//!   with [`replace_report_section`]).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -73,6 +74,48 @@ pub fn write_run(o: &Outcome, dir: &Path) -> TrainResult<()> {
         report_md(o, dir, &figures).as_bytes(),
     )?;
     Ok(())
+}
+
+/// Puts `body` under `heading` (`"## Error analysis"`) in the `report.md` of run folder
+/// `dir`, written atomically: a section with that heading is replaced (up to the next `## `
+/// heading), otherwise the section is appended; the rest of the report is kept as it was. A
+/// run without a report gets one holding only the section.
+pub fn replace_report_section(dir: &Path, heading: &str, body: &str) -> TrainResult<()> {
+    let path = dir.join("report.md");
+    let old = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(TrainError::read(&path, e)),
+    };
+    let section = format!("{heading}\n\n{}\n", body.trim_end());
+    let starts = |line: &str| line.trim_end() == heading;
+    let mut lines = old.split_inclusive('\n').peekable();
+    let mut out = String::new();
+    let mut replaced = false;
+    while let Some(line) = lines.next() {
+        if !replaced && starts(line) {
+            while lines.peek().is_some_and(|l| !l.starts_with("## ")) {
+                lines.next();
+            }
+            out.push_str(&section);
+            if lines.peek().is_some() {
+                out.push('\n');
+            }
+            replaced = true;
+        } else {
+            out.push_str(line);
+        }
+    }
+    if !replaced {
+        if !out.is_empty() {
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push('\n');
+        }
+        out.push_str(&section);
+    }
+    write(&path, out.as_bytes())
 }
 
 /// A config value as compact JSON, for the report's tables.
