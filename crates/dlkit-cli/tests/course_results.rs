@@ -201,19 +201,3 @@ fn row11_signs_convnet() {
     assert_eq!(r.results["sets"]["test"]["examples"], 120);
     assert!(r.accuracy("test") >= 0.78, "test {}", r.accuracy("test"));
 }
-
-/// Row 13: an Inception network on SIGNS (a stem, three inception blocks with 1x1, 3x3, 5x5
-/// and pool branches, global average pool, dense 6): test >= 90%.
-#[test]
-fn row13_signs_inception() {
-    let r = train("signs_inception");
-    assert!(r.accuracy("test") >= 0.90, "test {}", r.accuracy("test"));
-}
-
-/// Row 14: a CNN of convolutions, pooling, batch norm and dropout on MNIST: test >= 99.2%.
-#[test]
-fn row14_mnist_cnn() {
-    let r = train("mnist_cnn");
-    assert_eq!(r.results["sets"]["test"]["examples"], 10000);
-    assert!(r.accuracy("test") >= 0.992, "test {}", r.accuracy("test"));
-}

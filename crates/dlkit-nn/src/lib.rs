@@ -60,8 +60,8 @@ pub mod schedule;
 mod shape;
 pub mod spec;
 mod spec_serde;
-pub mod transfer;
 pub mod summary;
+pub mod transfer;
 
 pub use error::{Error, Result};
 pub use ewa::Ewa;
@@ -85,5 +85,5 @@ pub use regularize::Regularizer;
 pub use schedule::LrSchedule;
 pub use shape::Tally;
 pub use spec::{BuildContext, LayerSpec};
-pub use transfer::{FieldError, Transfer};
 pub use summary::{summarize, Summary, SummaryRow};
+pub use transfer::{FieldError, Transfer};
