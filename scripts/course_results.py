@@ -90,6 +90,16 @@ ROWS = [
 # Explanations of the figures that differ from the course's, from the measurements they cite.
 NOTES = """## Notes on the figures
 
+- **Row 12, ResNet-50 from scratch: not yet in `cargo test`.** One run of the config's seed
+  for 20 epochs, measured while the machine was shared (hence the time; one epoch alone took
+  44 s on the idle machine). Its test accuracy after each epoch went 16.7%, 55.0%, 74.2%, ...,
+  and stayed between 90.8% and 98.3% from epoch 8 on (97.5% at epoch 15, 98.3% at epoch 19,
+  91.7% at the last): the last epoch's figure is shown. 20 epochs would add about 15 minutes
+  to CI; a shorter schedule that still holds is to be found.
+- **Row 15, the baseline is too strong for the bar.** Row 14's network trained from scratch
+  on 10 digits of each class already reaches 93.5% on the other 1697 digits (81.4% with 2 of
+  each class, 85.1% with 4), so no transfer can be 15 points above it at 10 per class.
+
 - **Row 8, seeds at 16.7%.** A seed at 16.7% ended at chance (one class for every image,
   cost ln 6 = 1.7918 from the second epoch on): every unit of a hidden layer died. The
   recipe does this, not dlkit: its inputs are all positive and alike, so a first-layer unit's
@@ -206,12 +216,13 @@ def main():
             print(f"{config}", flush=True)
             store[config] = measure(config, subsets[config], work)
             STORE.write_text(json.dumps(store, indent=1, sort_keys=True) + "\n")
-    missing = [c for c in subsets if c not in store]
-    if missing:
-        sys.exit(f"no figures for {missing}: train them (ONLY=...) first")
     table = []
     for row, data, recipe, configs, must in ROWS:
         for config, label, subset, course in configs:
+            if config not in store:
+                table.append(f"| {row} | {data} | {recipe}: {label} | {subset} | {course} "
+                             f"| not measured yet | - | - | - | {must} |")
+                continue
             f = store[config]
             s = f.get("seeds")
             spread = (f"{pct(s['min'])} to {pct(s['max'])} (mean {pct(s['mean'])})" if s else "-")
@@ -221,7 +232,7 @@ def main():
             table.append(
                 f"| {row} | {data} | {recipe}: {label} | {subset} | {course} | {pct(f['accuracy'])} "
                 f"| {spread} | {f['seconds']:.1f} s | {' '.join(plots)} | {must} |")
-    measured = sorted({store[c]["measured"] for c in subsets if "measured" in store[c]})
+    measured = sorted({store[c]["measured"] for c in subsets if "measured" in store.get(c, {})})
     lines = [
         "# The course's results, reproduced by dlkit",
         "",
