@@ -201,3 +201,11 @@ fn row11_signs_convnet() {
     assert_eq!(r.results["sets"]["test"]["examples"], 120);
     assert!(r.accuracy("test") >= 0.78, "test {}", r.accuracy("test"));
 }
+
+/// Row 13: an Inception network on SIGNS (a stem, three inception blocks with 1x1, 3x3, 5x5
+/// and pool branches, global average pool, dense 6): test >= 90%.
+#[test]
+fn row13_signs_inception() {
+    let r = train("signs_inception");
+    assert!(r.accuracy("test") >= 0.90, "test {}", r.accuracy("test"));
+}
