@@ -128,6 +128,8 @@ NOTES = """## Notes on the figures
 # Configs that start from another config's run (`[model] from = "runs/NAME"`), in order.
 TRANSFER = {"digits_transfer": "mnist_cnn", "digits_finetune": "digits_transfer"}
 STORE = FIGURES / "figures.json"
+# Configs whose run gets `dlkit errors` (errors.png: the most confidently misclassified).
+ERROR_GRIDS = {"signs_convnet"}
 
 
 def config_path(config, work):
@@ -174,11 +176,11 @@ def measure(config, subset, work):
     if seeds:
         figures["seeds"] = {"min": min(seeds), "max": max(seeds),
                             "mean": statistics.mean(seeds)}
+    if config in ERROR_GRIDS:
+        subprocess.run([str(DLKIT), "errors", str(run)], check=True,
+                       stdout=subprocess.DEVNULL, cwd=REPO)
     for stem in ["cost", f"decision_boundary_{subset}", "errors"]:
         src = run / f"{stem}.png"
-        if stem == "errors" and config == "signs_convnet":
-            subprocess.run([str(DLKIT), "errors", str(run)], check=True,
-                           stdout=subprocess.DEVNULL, cwd=REPO)
         if src.is_file():
             shutil.copyfile(src, FIGURES / f"{config}_{stem}.png")
     return figures

@@ -112,23 +112,9 @@ pub(crate) fn build_model(
     let mut ctx = resolved
         .build_context(dtype)
         .map_err(|e| cfg.error("[model] seed", e))?;
-    let (model, out) = resolved.build(&mut ctx, input).map_err(|e| {
-        cfg.error(
-            "[model] layers",
-            format!(
-                "{e} (the data's examples have shape {input:?}{}{})",
-                if input != raw {
-                    format!(" after [preprocess], {raw:?} before")
-                } else {
-                    String::new()
-                },
-                match transfer.kept.len() {
-                    0 => String::new(),
-                    k => format!("; layers 0 to {} are kept from [model] from", k - 1),
-                }
-            ),
-        )
-    })?;
+    let (model, out) = resolved
+        .build(&mut ctx, input)
+        .map_err(|e| layers_error(cfg, e, input, raw, transfer.kept.len()))?;
     if let Some(weights) = &m.weights {
         weights
             .validate()
@@ -148,21 +134,27 @@ pub(crate) fn build_model(
     Ok((model, loss, resolved.layers))
 }
 
-/// A `[model] layers` error `e` for examples of shape `input` (`raw` before preprocessing).
+/// A `[model] layers` error `e` for examples of shape `input` (`raw` before preprocessing),
+/// of a model whose first `kept` layers come from `[model] from`.
 pub(crate) fn layers_error(
     cfg: &LoadedConfig,
     e: dlkit_nn::Error,
     input: &[usize],
     raw: &[usize],
+    kept: usize,
 ) -> TrainError {
     cfg.error(
         "[model] layers",
         format!(
-            "{e} (the data's examples have shape {input:?}{})",
+            "{e} (the data's examples have shape {input:?}{}{})",
             if input != raw {
                 format!(" after [preprocess], {raw:?} before")
             } else {
                 String::new()
+            },
+            match kept {
+                0 => String::new(),
+                k => format!("; layers 0 to {} are kept from [model] from", k - 1),
             }
         ),
     )

@@ -71,19 +71,19 @@ fn of_config(path: &Path) -> TrainResult<ModelSummary> {
     cfg.validate()?;
     // With `[model] from`, the layers kept from the saved model and the new head.
     let base = crate::transfer::read_base(&cfg)?;
-    let layers = cfg
+    let transfer = cfg
         .config
         .model
         .transfer(base.as_ref().map(|b| b.info.layers.as_slice()))
-        .map_err(|e| cfg.error(e.field, e.message))?
-        .layers;
+        .map_err(|e| cfg.error(e.field, e.message))?;
+    let (layers, kept) = (transfer.layers, transfer.kept.len());
     if layers.is_empty() {
         return Err(cfg.error("[model] layers", "no layers given"));
     }
     let dtype = cfg.config.model.dtype.dtype();
     let (splits, _, prepared) = prepare_data(&cfg, dtype, base.as_ref())?;
     let (raw, input) = (splits.train.feature_shape(), prepared.train.feature_shape());
-    let summary = summarize(&layers, input).map_err(|e| layers_error(&cfg, e, input, raw))?;
+    let summary = summarize(&layers, input).map_err(|e| layers_error(&cfg, e, input, raw, kept))?;
     Ok(ModelSummary {
         source: format!("config {}", cfg.name),
         summary,
