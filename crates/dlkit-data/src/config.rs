@@ -91,7 +91,8 @@ pub struct DataConfig {
 /// `[8, 8, 1]` for an 8x8 grey image in NHWC order), `resize` (`[height, width]`: image
 /// folders resize while decoding; any other file source whose examples are
 /// `[height, width, channels]` images is resampled bilinearly, see
-/// [`crate::resize_bilinear`]), `generate` (format "generated"). `format` overrides
+/// [`crate::resize_bilinear`]), `pad` (zero pixels added on each side of `[height, width,
+/// channels]` images, after `resize`: [`crate::pad_images`]), `generate` (format "generated"). `format` overrides
 /// `[data] format` for this source (SIGNS: JPEG folders to train on, an h5 file to test on).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Source {
@@ -116,6 +117,8 @@ pub struct Source {
     pub shape: Option<Vec<usize>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resize: Option<[usize; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pad: Option<usize>,
 }
 
 pub(crate) fn path_is_empty(p: &Path) -> bool {
@@ -152,6 +155,8 @@ struct SourceFields {
     shape: Option<Vec<usize>>,
     #[serde(default)]
     resize: Option<[usize; 2]>,
+    #[serde(default)]
+    pad: Option<usize>,
 }
 
 impl<'de> Deserialize<'de> for Source {
@@ -181,6 +186,7 @@ impl<'de> Deserialize<'de> for Source {
                     header: f.header,
                     shape: f.shape,
                     resize: f.resize,
+                    pad: f.pad,
                 })
             }
         }

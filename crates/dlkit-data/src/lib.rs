@@ -61,6 +61,7 @@ pub mod inputs;
 pub mod load;
 pub mod mat;
 pub mod npy;
+pub mod pad;
 pub mod preprocess;
 pub mod resample;
 mod sniff;
@@ -92,6 +93,7 @@ pub use mat::{
     list_mat_variables, load_football, load_mat_xy, read_mat, read_mat_variable, Football,
 };
 pub use npy::{list_npz, read_npy, read_npz, read_npz_all};
+pub use pad::pad_images;
 pub use resample::resize_bilinear;
 pub use sniff::guess_source;
 // NumPy's legacy generator lives in dlkit-core (model initialisation draws from it too);

@@ -14,8 +14,8 @@ use crate::config::{path_is_empty, CsvHeader, DataConfig, DataFormat, LabelColum
 use crate::error::{Error, Result};
 use crate::{
     load_course_h5, load_csv_with, load_idx_pair, load_image_folder_with, load_mat_xy,
-    load_signs_folder_with, load_sklearn_csv, read_npy, read_npz, resize_bilinear, Column,
-    CsvOptions, Dataset, ImageFolderOptions, Labels,
+    load_signs_folder_with, load_sklearn_csv, pad_images, read_npy, read_npz, resize_bilinear,
+    Column, CsvOptions, Dataset, ImageFolderOptions, Labels,
 };
 
 /// The datasets of a run, before preprocessing.
@@ -379,6 +379,7 @@ fn only(
         ("header", src.header.is_some()),
         ("shape", src.shape.is_some()),
         ("resize", src.resize.is_some()),
+        ("pad", src.pad.is_some()),
         ("generate", src.generate.is_some()),
     ];
     for (key, present) in set {
@@ -436,7 +437,7 @@ pub fn load_source(
     }
     let data = match format {
         DataFormat::H5 => {
-            only(name, &field, format, src, &["x", "y", "resize"])?;
+            only(name, &field, format, src, &["x", "y", "resize", "pad"])?;
             let x = src.x.clone().unwrap_or_else(|| format!("{role}_set_x"));
             let y = src.y.clone().unwrap_or_else(|| format!("{role}_set_y"));
             load_course_h5(path, &x, &y)
@@ -444,7 +445,7 @@ pub fn load_source(
                 .map_err(rd)?
         }
         DataFormat::Idx => {
-            only(name, &field, format, src, &["labels", "resize"])?;
+            only(name, &field, format, src, &["labels", "resize", "pad"])?;
             let labels = match &src.labels {
                 Some(l) => l.clone(),
                 None => idx_labels_beside(path).ok_or_else(|| {
@@ -468,7 +469,7 @@ pub fn load_source(
                 &field,
                 format,
                 src,
-                &["label", "header", "shape", "resize"],
+                &["label", "header", "shape", "resize", "pad"],
             )?;
             let table = match src.header.unwrap_or(CsvHeader::Names) {
                 CsvHeader::Sklearn => {
@@ -504,13 +505,25 @@ pub fn load_source(
         DataFormat::Npy => {
             let is_npz = path.extension().is_some_and(|e| e == "npz");
             if is_npz {
-                only(name, &field, format, src, &["x", "y", "shape", "resize"])?;
+                only(
+                    name,
+                    &field,
+                    format,
+                    src,
+                    &["x", "y", "shape", "resize", "pad"],
+                )?;
                 let x = read_npz(path, src.x.as_deref().unwrap_or("x")).map_err(rd)?;
                 let y = read_npz(path, src.y.as_deref().unwrap_or("y")).map_err(rd)?;
                 let (xt, yl) = (x.to_tensor().map_err(rd)?, y.to_labels().map_err(rd)?);
                 labelled(path, xt, yl, &y.shape, path)?
             } else {
-                only(name, &field, format, src, &["labels", "shape", "resize"])?;
+                only(
+                    name,
+                    &field,
+                    format,
+                    src,
+                    &["labels", "shape", "resize", "pad"],
+                )?;
                 let labels = src.labels.as_ref().ok_or_else(|| {
                     err(
                         name,
@@ -526,14 +539,14 @@ pub fn load_source(
             }
         }
         DataFormat::ImageFolder => {
-            only(name, &field, format, src, &["resize"])?;
+            only(name, &field, format, src, &["resize", "pad"])?;
             let opts = ImageFolderOptions { resize: src.resize };
             load_image_folder_with(path, &opts)
                 .and_then(Dataset::try_from)
                 .map_err(rd)?
         }
         DataFormat::SignsFolder => {
-            only(name, &field, format, src, &["resize"])?;
+            only(name, &field, format, src, &["resize", "pad"])?;
             let opts = ImageFolderOptions { resize: src.resize };
             load_signs_folder_with(path, &opts)
                 .and_then(Dataset::try_from)
@@ -541,7 +554,13 @@ pub fn load_source(
         }
         DataFormat::Generated => load_generated(name, &field, src, rd)?,
         DataFormat::Mat => {
-            only(name, &field, format, src, &["x", "y", "shape", "resize"])?;
+            only(
+                name,
+                &field,
+                format,
+                src,
+                &["x", "y", "shape", "resize", "pad"],
+            )?;
             let table = load_mat_xy(
                 path,
                 src.x.as_deref().unwrap_or("X"),
@@ -551,11 +570,34 @@ pub fn load_source(
             Dataset::classification(table.x, table.y, table.classes).map_err(rd)?
         }
     };
-    match format {
+    let data = match format {
         // Image folders resize while decoding.
-        DataFormat::ImageFolder | DataFormat::SignsFolder => Ok(data),
-        _ => shape_examples(name, &field, src, data),
+        DataFormat::ImageFolder | DataFormat::SignsFolder => data,
+        _ => shape_examples(name, &field, src, data)?,
+    };
+    pad_examples(name, &field, src, data)
+}
+
+/// `data` with `src.pad` zero pixels added on each side of its images ([`pad_images`]);
+/// an error naming `field.pad` of `config` unless its examples are `[h, w, c]` images.
+fn pad_examples(config: &str, field: &str, src: &Source, data: Dataset) -> Result<Dataset> {
+    let Some(n) = src.pad.filter(|&n| n > 0) else {
+        return Ok(data);
+    };
+    if data.x.shape().len() != 4 {
+        return Err(err(
+            config,
+            &format!("{field}.pad"),
+            format!(
+                "{}: `pad` needs examples of shape [height, width, channels], but they have \
+                 shape {:?} (give `shape = [h, w, c]` to read flat features as images)",
+                src.path.display(),
+                data.feature_shape()
+            ),
+        ));
     }
+    let x = pad_images(&data.x, n).map_err(|e| err(config, field, e))?;
+    Dataset::new(x, data.y)
 }
 
 /// `data` with each example's features read row-major as `src.shape` and the images then

@@ -1,11 +1,13 @@
-//! Flat sources read as images (`shape`), resampled (`resize`) and split a few examples per
+//! Flat sources read as images (`shape`), resampled (`resize`), padded (`pad`) and split a few examples per
 //! class (`train_per_class`), through a config's `[data]` table: scikit-learn's digits as
 //! 28x28 images with 10 labelled examples of each class, as for transfer from MNIST.
 
 use std::path::{Path, PathBuf};
 
 use dlkit_core::Tensor;
-use dlkit_data::{load_csv_with, resize_bilinear, CsvOptions, DataConfig, Preprocessing, Splits};
+use dlkit_data::{
+    load_csv_with, pad_images, resize_bilinear, CsvOptions, DataConfig, Preprocessing, Splits,
+};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -97,6 +99,36 @@ fn each_example_is_its_row_as_an_8x8_image_resized() {
     assert_eq!(
         no_resize.train.x.to_vec::<f32>()[..8],
         [0.0, 0.0, 5.0, 13.0, 9.0, 1.0, 0.0, 0.0]
+    );
+}
+
+#[test]
+fn digits_framed_as_mnist_frames_its_digits() {
+    // 20x20 digits with 4 zero pixels on each side: 28x28 images, MNIST's framing.
+    let framed =
+        load(&digits("").replace("resize = [28, 28]", "resize = [20, 20], pad = 4")).unwrap();
+    assert_eq!(framed.train.x.shape(), &[1797, 28, 28, 1]);
+    let rows = load(&digits("").replace(", resize = [28, 28]", ""))
+        .unwrap()
+        .train
+        .x;
+    let want = pad_images(&resize_bilinear(&rows, [20, 20]).unwrap(), 4).unwrap();
+    assert_eq!(framed.train.x.to_vec::<f32>(), want.to_vec::<f32>());
+    let first = &framed.train.x.to_vec::<f32>()[..28 * 28];
+    assert!(first[..4 * 28].iter().all(|&p| p == 0.0));
+    assert!(first.iter().any(|&p| p > 10.0));
+
+    let e = load(&digits("").replace("shape = [8, 8, 1], resize = [28, 28]", "pad = 2"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("digits.toml: [data] train.pad: ")
+            && e.contains("digits.csv.gz")
+            && e.contains(
+                "`pad` needs examples of shape [height, width, channels], but they \
+                           have shape [64]"
+            ),
+        "{e}"
     );
 }
 
