@@ -24,6 +24,7 @@ pub fn train(args: &TrainArgs) -> CliResult<()> {
         resume: args.resume,
         progress: !args.quiet,
         seed: args.seed,
+        on_epoch: None,
     };
     let mut exp = Experiment::new(load_config(args)?, options)?;
     let run_dir = match &args.run_dir {

@@ -26,6 +26,7 @@ use dlkit_nn::{
 use crate::config::LoadedConfig;
 use crate::error::{TrainError, TrainResult};
 use crate::outcome::{assess, Outcome};
+use crate::trainer::EpochHook;
 use crate::transfer::{check_input_shape, fit_preprocessing, read_base, Base};
 use crate::{fit, run_writer, TrainSettings};
 
@@ -42,6 +43,8 @@ pub struct ExperimentOptions {
     /// Replaces `[model] seed` and `[train] seed` (initial weights, mini-batch order,
     /// dropout masks); the data and its split stay as configured.
     pub seed: Option<u64>,
+    /// Told of each epoch's record; may stop the run (see [`EpochHook`]).
+    pub on_epoch: Option<EpochHook>,
 }
 
 /// A config made ready to train: every setting validated, the data read, preprocessing
@@ -325,6 +328,7 @@ impl Experiment {
             checkpoint_every: c.train.checkpoint_every,
             run_dir: options.run_dir.clone(),
             progress: options.progress,
+            on_epoch: options.on_epoch.clone(),
             ..TrainSettings::new(c.train.epochs, loss)
         };
         let started = Instant::now();

@@ -49,6 +49,6 @@ pub use history::{EpochRecord, History};
 pub use outcome::{Outcome, SetResult};
 pub use predictor::{LabelledEvaluation, Predictor, TrainingMetadata};
 pub use trainer::{
-    fit, Callback, ClassifierStep, Control, EarlyStopping, Group, Monitor, StepOutput,
+    fit, Callback, ClassifierStep, Control, EarlyStopping, EpochHook, Group, Monitor, StepOutput,
     TrainSettings, TrainStep, Trainer,
 };

@@ -1,4 +1,5 @@
-//! The training loop on real shipped data: learning, exact resume, early stopping, NaN guard.
+//! The training loop on real shipped data: learning, exact resume, early stopping, an epoch
+//! hook that stops the run, NaN guard.
 
 use dlkit_core::DType;
 use dlkit_core::Tensor;
@@ -8,7 +9,7 @@ use dlkit_nn::layers::dense::DenseSpec;
 use dlkit_nn::layers::dropout::DropoutSpec;
 use dlkit_nn::optim::{Adam, GradientDescent};
 use dlkit_nn::{BuildContext, Init, LayerSpec, Loss, LrSchedule, Module, Sequential};
-use dlkit_train::{fit, EarlyStopping, Monitor, TrainError, TrainSettings};
+use dlkit_train::{fit, Control, EarlyStopping, EpochHook, Monitor, TrainError, TrainSettings};
 
 /// Iris, standardised, split 100 train / 50 dev by a fixed interleaving.
 fn iris() -> (Dataset, Dataset) {
@@ -133,6 +134,47 @@ fn early_stopping_restores_the_best_weights() {
         "restored {} vs best {recorded}",
         now.cost
     );
+}
+
+#[test]
+fn an_epoch_hook_sees_every_record_and_can_end_the_run() {
+    let (train, dev) = iris();
+    let mut net = model(0, false);
+    let mut opt = Adam::new(net.parameters(), 0.01);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let mut s = settings(60);
+    s.on_epoch = Some(EpochHook::new(move |r| {
+        log.lock().unwrap().push((r.epoch, r.dev_accuracy.unwrap()));
+        Ok(if r.epoch == 4 {
+            Control::Stop
+        } else {
+            Control::Continue
+        })
+    }));
+    let h = fit(&mut net, &mut opt, &train, Some(&dev), &s, false).unwrap();
+    assert!(h.stopped_early);
+    let seen = seen.lock().unwrap().clone();
+    let recorded: Vec<(usize, f64)> = h
+        .epochs
+        .iter()
+        .map(|r| (r.epoch, r.dev_accuracy.unwrap()))
+        .collect();
+    assert_eq!(seen, recorded);
+    assert_eq!(seen.len(), h.epochs.len());
+    assert_eq!(
+        seen.last().unwrap().0,
+        4,
+        "stopped after the epoch the hook named"
+    );
+
+    let mut s = settings(60);
+    s.on_epoch = Some(EpochHook::new(|_| {
+        Err(TrainError::Callback("the trial's storage is gone".into()))
+    }));
+    let mut opt = Adam::new(net.parameters(), 0.01);
+    let e = fit(&mut net, &mut opt, &train, Some(&dev), &s, false).unwrap_err();
+    assert_eq!(e.to_string(), "the trial's storage is gone");
 }
 
 #[test]

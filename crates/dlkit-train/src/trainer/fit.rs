@@ -12,7 +12,7 @@ use dlkit_nn::{Optimizer, Sequential};
 /// evaluation mode.
 ///
 /// The step is a [`ClassifierStep`]; the callbacks, in order: the progress bar, early
-/// stopping, checkpoints every `checkpoint_every` epochs into `run_dir`, the NaN guard.
+/// stopping, the [`EpochHook`](super::EpochHook) of `on_epoch`, checkpoints every `checkpoint_every` epochs into `run_dir`, the NaN guard.
 pub fn fit(
     model: &mut Sequential,
     optimizer: &mut dyn Optimizer,
@@ -32,6 +32,9 @@ pub fn fit(
     trainer.record_every = s.record_every;
     if let Some(es) = &s.early_stopping {
         trainer = trainer.callback(es.clone());
+    }
+    if let Some(hook) = &s.on_epoch {
+        trainer = trainer.callback(hook.clone());
     }
     let checkpoint_dir = s.checkpoint_every.and(s.run_dir.clone());
     if let (Some(every), Some(dir)) = (s.checkpoint_every, &checkpoint_dir) {

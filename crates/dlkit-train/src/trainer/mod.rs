@@ -4,7 +4,8 @@
 //!
 //! - [`fit`]: today's classifier loop ([`ClassifierStep`]) with schedules, penalties,
 //!   augmentation, early stopping, checkpoints and NaN guard.
-//! - Built-in callbacks: [`Progress`], [`EarlyStopping`], [`Checkpoints`], [`NanGuard`].
+//! - Built-in callbacks: [`Progress`], [`EarlyStopping`], [`Checkpoints`], [`NanGuard`], and
+//!   [`EpochHook`], a closure after each epoch.
 //!
 //! Every random choice of an epoch (the batch order, dropout masks, a step's own draws) comes
 //! from generators seeded by `(seed, epoch)`, so a run resumed from the checkpoint after
@@ -14,6 +15,7 @@ mod callback;
 mod checkpoints;
 mod classifier;
 mod early_stopping;
+mod epoch_hook;
 mod fit;
 mod fit_loop;
 pub mod groups;
@@ -25,6 +27,7 @@ mod step;
 pub use callback::{BatchEnd, Callback, Control, Run};
 pub use checkpoints::Checkpoints;
 pub use classifier::ClassifierStep;
+pub use epoch_hook::{EpochFn, EpochHook};
 pub use fit::fit;
 pub use fit_loop::Trainer;
 pub use groups::{group_seed, Group};

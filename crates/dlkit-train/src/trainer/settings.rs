@@ -5,6 +5,8 @@ use dlkit_nn::{Loss, LrSchedule, Regularizer};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+use super::EpochHook;
+
 /// The quantity early stopping watches on the dev set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -48,6 +50,8 @@ pub struct TrainSettings {
     pub run_dir: Option<PathBuf>,
     /// Draw a progress bar (it hides itself when stderr is not a terminal).
     pub progress: bool,
+    /// Told of each epoch's record; may stop the run (a tuner's pruner).
+    pub on_epoch: Option<EpochHook>,
 }
 
 impl TrainSettings {
@@ -65,6 +69,7 @@ impl TrainSettings {
             checkpoint_every: None,
             run_dir: None,
             progress: false,
+            on_epoch: None,
         }
     }
 }
