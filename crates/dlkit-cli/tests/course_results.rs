@@ -33,9 +33,28 @@ impl Run {
 
 /// Trains `examples/<name>.toml` into a fresh folder and reads its results.
 fn train(name: &str) -> Run {
-    let config = repo().join("examples").join(format!("{name}.toml"));
+    train_from(name, None)
+}
+
+/// [`train`], with the config's `[model] from` replaced by the run folder `base` when given
+/// (a transfer config starts from a run trained in the same test, not from `runs/`).
+fn train_from(name: &str, base: Option<&Path>) -> Run {
+    let mut config = repo().join("examples").join(format!("{name}.toml"));
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join(name);
+    if let Some(base) = base {
+        let text = std::fs::read_to_string(&config).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("from = "))
+            .unwrap_or_else(|| panic!("{name}: no `from = ` line"));
+        let data = repo().join("data").display().to_string();
+        let text = text
+            .replace(line, &format!("from = {:?}", base.display().to_string()))
+            .replace("\"data/", &format!("\"{data}/"));
+        config = tmp.path().join(format!("{name}.toml"));
+        std::fs::write(&config, text).unwrap();
+    }
     let out = Command::new(env!("CARGO_BIN_EXE_dlkit"))
         .arg("train")
         .arg(&config)
@@ -208,4 +227,45 @@ fn row11_signs_convnet() {
 fn row13_signs_inception() {
     let r = train("signs_inception");
     assert!(r.accuracy("test") >= 0.90, "test {}", r.accuracy("test"));
+}
+
+/// Row 12: the course's ResNet-50 on SIGNS trained from scratch: test >= 90%.
+#[test]
+fn row12_signs_resnet50() {
+    let r = train("signs_resnet50");
+    assert_eq!(r.results["parameters"], 23_546_886);
+    assert!(r.accuracy("test") >= 0.90, "test {}", r.accuracy("test"));
+}
+
+/// Rows 14 and 15: a CNN of convolutions, pooling, batch norm and dropout on MNIST (test >=
+/// 99.2%), then transferred to scikit-learn's digits with one labelled digit of each class:
+/// the frozen MNIST base with a new head, and the whole network fine-tuned, each at least 15
+/// points above the same network trained from scratch on the same digits.
+#[test]
+fn rows14_15_mnist_cnn_and_transfer_to_digits() {
+    let mnist = train("mnist_cnn");
+    assert_eq!(mnist.results["sets"]["test"]["examples"], 10000);
+    assert!(
+        mnist.accuracy("test") >= 0.992,
+        "MNIST test {}",
+        mnist.accuracy("test")
+    );
+    let scratch = train("digits_scratch");
+    let frozen = train_from("digits_transfer", Some(&mnist.dir.path().join("mnist_cnn")));
+    let tuned = train_from(
+        "digits_finetune",
+        Some(&frozen.dir.path().join("digits_transfer")),
+    );
+    for r in [&scratch, &frozen, &tuned] {
+        assert_eq!(r.results["sets"]["train"]["examples"], 10);
+        assert_eq!(r.results["sets"]["test"]["examples"], 1787);
+    }
+    let base = scratch.accuracy("test");
+    for (stage, r) in [("frozen base, new head", &frozen), ("fine-tuned", &tuned)] {
+        assert!(
+            r.accuracy("test") >= base + 0.15,
+            "{stage}: test {} vs {base} from scratch",
+            r.accuracy("test")
+        );
+    }
 }
