@@ -20,3 +20,25 @@ pub fn direction(metric: Metric) -> Direction {
 pub fn trial_value(evaluation: &Evaluation) -> Option<f64> {
     evaluation.value.filter(|_| evaluation.feasible)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dlkit_train::metrics::{MetricValues, Objective, Satisficing};
+
+    #[test]
+    fn a_broken_constraint_leaves_the_trial_without_a_value() {
+        assert_eq!(direction(Metric::Accuracy), Direction::Maximize);
+        assert_eq!(direction(Metric::Cost), Direction::Minimize);
+        let objective = Objective::new(
+            Metric::Accuracy,
+            vec![Satisficing::at_least(Metric::Recall, 0.9).unwrap()],
+        );
+        let values =
+            |recall| MetricValues::from([(Metric::Accuracy, 0.8), (Metric::Recall, recall)]);
+        assert_eq!(trial_value(&objective.evaluate(&values(0.95))), Some(0.8));
+        assert_eq!(trial_value(&objective.evaluate(&values(0.5))), None);
+        let unmeasured = MetricValues::from([(Metric::Recall, 0.95)]);
+        assert_eq!(trial_value(&objective.evaluate(&unmeasured)), None);
+    }
+}

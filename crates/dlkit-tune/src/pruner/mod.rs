@@ -36,21 +36,27 @@ pub trait Pruner: Send + Sync {
     ) -> bool;
 }
 
-/// `[tune] pruner`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// `[tune] pruner`. `None {}` has braces so that `{ type = "none", n = 1 }` is refused as an
+/// unknown field rather than ignored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PrunerConfig {
-    #[default]
-    None,
+    None {},
     Median(MedianPruner),
     Asha(AshaPruner),
+}
+
+impl Default for PrunerConfig {
+    fn default() -> Self {
+        PrunerConfig::None {}
+    }
 }
 
 impl PrunerConfig {
     /// The pruner; `None` for `"none"`.
     pub fn build(&self) -> Option<Box<dyn Pruner>> {
         match self {
-            PrunerConfig::None => None,
+            PrunerConfig::None {} => None,
             PrunerConfig::Median(p) => Some(Box::new(p.clone())),
             PrunerConfig::Asha(p) => Some(Box::new(p.clone())),
         }
@@ -59,7 +65,7 @@ impl PrunerConfig {
     /// The name `[tune] pruner` gives it.
     pub fn name(&self) -> &'static str {
         match self {
-            PrunerConfig::None => "none",
+            PrunerConfig::None {} => "none",
             PrunerConfig::Median(_) => "median",
             PrunerConfig::Asha(_) => "asha",
         }
@@ -78,7 +84,7 @@ impl PrunerConfig {
             }
         };
         match self {
-            PrunerConfig::None => Ok(()),
+            PrunerConfig::None {} => Ok(()),
             PrunerConfig::Median(p) => at_least("interval_steps", p.interval_steps, 1),
             PrunerConfig::Asha(p) => {
                 at_least("min_resource", p.min_resource, 1)?;

@@ -93,21 +93,29 @@ pub fn ranked_trials<'a>(
 }
 
 /// `[tune] sampler`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// `Random {}` has braces so that `{ type = "random", seed = 1 }` is refused as an unknown
+/// field rather than ignored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SamplerConfig {
-    #[default]
-    Random,
+    Random {},
     Grid(GridOptions),
     CoarseToFine(CoarseToFineOptions),
     Tpe(TpeOptions),
+}
+
+impl Default for SamplerConfig {
+    fn default() -> Self {
+        SamplerConfig::Random {}
+    }
 }
 
 impl SamplerConfig {
     /// The sampler these options describe, seeded with `seed`.
     pub fn build(&self, seed: u64) -> Box<dyn Sampler> {
         match self {
-            SamplerConfig::Random => Box::new(RandomSampler { seed }),
+            SamplerConfig::Random {} => Box::new(RandomSampler { seed }),
             SamplerConfig::Grid(o) => Box::new(GridSampler { options: o.clone() }),
             SamplerConfig::CoarseToFine(o) => Box::new(CoarseToFineSampler {
                 seed,
@@ -123,7 +131,7 @@ impl SamplerConfig {
     /// The name `[tune] sampler` gives it.
     pub fn name(&self) -> &'static str {
         match self {
-            SamplerConfig::Random => "random",
+            SamplerConfig::Random {} => "random",
             SamplerConfig::Grid(_) => "grid",
             SamplerConfig::CoarseToFine(_) => "coarse_to_fine",
             SamplerConfig::Tpe(_) => "tpe",
@@ -143,7 +151,7 @@ impl SamplerConfig {
             }
         };
         match self {
-            SamplerConfig::Random => Ok(()),
+            SamplerConfig::Random {} => Ok(()),
             SamplerConfig::Grid(o) => at_least("points_per_param", o.points_per_param as u64, 1),
             SamplerConfig::CoarseToFine(o) => {
                 at_least("trials_per_round", o.trials_per_round, 1)?;
