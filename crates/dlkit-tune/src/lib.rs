@@ -3,7 +3,24 @@
 //! models in parallel").
 //!
 //! - [`trial`]: a trial's parameters, state and per-epoch values, shared by every part.
+//! - [`config`]: the `[tune]` table; [`space`]: the search space, parameter by parameter;
+//!   [`apply`]: a trial's parameters set into the base config; [`objective`]: the value a
+//!   trial is judged by.
+//! - [`sampler`]: random, grid, coarse-to-fine and TPE; [`pruner`]: median and ASHA.
 
+pub mod apply;
+pub mod config;
+pub mod objective;
+pub mod path;
+pub mod pruner;
+pub mod sampler;
+pub mod space;
+pub mod space_error;
 pub mod trial;
 
+pub use config::TuneConfig;
+pub use pruner::{Pruner, PrunerConfig};
+pub use sampler::{Sampler, SamplerConfig};
+pub use space::{Distribution, Param, Scale, SearchSpace};
+pub use space_error::SpaceError;
 pub use trial::{Direction, ParamValue, Params, Trial, TrialState};
