@@ -4,6 +4,8 @@
 //!
 //! - [`trial`]: a trial's parameters, state and per-epoch values, shared by every part.
 
+pub mod importance;
+pub mod plots;
 pub mod trial;
 
 pub use trial::{Direction, ParamValue, Params, Trial, TrialState};
