@@ -529,8 +529,8 @@ impl Figure for Scatter<'_> {
 }
 
 /// The objective against the parameter `axes[param]`, as Optuna's `plot_slice`: complete
-/// (blue) and pruned (orange) trials as points, the best complete trial ringed in red (when it
-/// has the parameter), on the parameter's own scale: a log x axis for a log-sampled
+/// (blue) and pruned (orange) trials as points, the best complete trial as a larger red point
+/// outlined in black (when it has the parameter), on the parameter's own scale: a log x axis for a log-sampled
 /// parameter, the choices as evenly spaced labelled levels for a categorical one. Labels
 /// default to the parameter's name and "objective value". One file per parameter.
 pub fn plot_param_scatter(

@@ -264,7 +264,7 @@ fn scatters_on_linear_log_and_categorical_axes() {
 fn scatter_leaves_out_trials_without_the_parameter() {
     let dir = tempfile::tempdir().unwrap();
     let axes = axes();
-    // The best trial lacks model.units: it is not ringed in that parameter's scatter.
+    // The best trial lacks model.units: it is not marked in that parameter's scatter.
     let trials = [
         point(
             0,
