@@ -15,6 +15,9 @@
 //!
 //! Every file is written atomically ([`dlkit_nn::io::write_atomic`]): rendered in memory,
 //! written to a temporary file beside the target and renamed over it.
+//!
+//! Other crates draw their own plots the same way: implement [`Figure`] and call [`save`],
+//! with [`FAMILY`], [`PALETTE`], [`tick_label`], [`padded`] and [`tint`] for the same look.
 
 use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
@@ -31,7 +34,7 @@ use dlkit_nn::io::write_atomic;
 /// The font every label is drawn with (DejaVu Sans 2.37, see `assets/README.md`).
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 /// The family name plotters asks for by default; the shipped font is registered under it.
-pub(crate) const FAMILY: &str = "sans-serif";
+pub const FAMILY: &str = "sans-serif";
 
 pub(crate) fn ensure_font() {
     static ONCE: Once = Once::new();
@@ -43,7 +46,7 @@ pub(crate) fn ensure_font() {
 }
 
 /// Line colours: blue and orange (matplotlib's first two), then the rest of its tab10.
-const PALETTE: [RGBColor; 10] = [
+pub const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -61,7 +64,7 @@ fn class_color(c: usize) -> RGBColor {
 }
 
 /// `c` mixed with white: `t` = 0 gives white, 1 gives `c`.
-fn tint(c: RGBColor, t: f64) -> RGBColor {
+pub fn tint(c: RGBColor, t: f64) -> RGBColor {
     let mix = |v: u8| (255.0 + (v as f64 - 255.0) * t).round() as u8;
     RGBColor(mix(c.0), mix(c.1), mix(c.2))
 }
@@ -189,11 +192,12 @@ pub fn points(values: &[f64], first: f64, step: f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
-type DrawResult = Result<(), Box<dyn StdError>>;
+/// What [`Figure::draw`] returns: any backend's error, boxed.
+pub type DrawResult = Result<(), Box<dyn StdError>>;
 
 /// A tick label: integers without a decimal point ("500", not "500.0"), others with at most
 /// 11 significant digits (no "0.30000000000000004").
-fn tick_label(v: &f64) -> String {
+pub fn tick_label(v: &f64) -> String {
     let v = *v;
     if v == 0.0 || !v.is_finite() {
         return if v == 0.0 { "0".into() } else { v.to_string() };
@@ -210,8 +214,8 @@ fn tick_label(v: &f64) -> String {
     }
 }
 
-/// Something that draws itself on any plotters backend.
-trait Figure {
+/// Something that draws itself on any plotters backend; [`save`] renders it to a file.
+pub trait Figure {
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
@@ -221,8 +225,10 @@ trait Figure {
         DB::ErrorType: 'static;
 }
 
-/// Renders `fig` in the format `path` names and writes it atomically.
-fn save<F: Figure>(fig: &F, path: &Path, opts: &PlotOptions) -> Result<(), PlotError> {
+/// Renders `fig` in the format `path` names (`.png` or `.svg`), at `opts.width` x
+/// `opts.height` (each side 64 to 16384), with the shipped font registered under [`FAMILY`],
+/// and writes it atomically.
+pub fn save<F: Figure>(fig: &F, path: &Path, opts: &PlotOptions) -> Result<(), PlotError> {
     let format = Format::from_path(path).ok_or_else(|| PlotError::Format {
         path: path.to_path_buf(),
     })?;
@@ -271,7 +277,7 @@ fn save<F: Figure>(fig: &F, path: &Path, opts: &PlotOptions) -> Result<(), PlotE
 
 /// The range of `values` widened by `pad` of its span on each side (or by 1, or by a tenth
 /// of the value, when the span is 0).
-fn padded(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
+pub fn padded(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     });

@@ -7,11 +7,15 @@
 //!   [`apply`]: a trial's parameters set into the base config; [`objective`]: the value a
 //!   trial is judged by.
 //! - [`sampler`]: random, grid, coarse-to-fine and TPE; [`pruner`]: median and ASHA.
+//! - [`plots`]: a study's history, parallel coordinates, parameter scatters and importances;
+//!   [`importance`]: parameter importances (mean decrease in impurity of a random forest).
 
 pub mod apply;
 pub mod config;
+pub mod importance;
 pub mod objective;
 pub mod path;
+pub mod plots;
 pub mod pruner;
 pub mod sampler;
 pub mod space;
