@@ -139,8 +139,14 @@ impl LoadedConfig {
     /// Reads and parses a config file.
     pub fn from_file(path: &Path) -> TrainResult<LoadedConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| TrainError::read(path, e))?;
+        LoadedConfig::from_file_text(path, &text)
+    }
+
+    /// Parses `text` as if it were the contents of the config file `path` (its name in
+    /// errors, its folder for relative paths): a config changed in memory, as a tuner's trial.
+    pub fn from_file_text(path: &Path, text: &str) -> TrainResult<LoadedConfig> {
         let name = path.display().to_string();
-        let config = parse(&text, &name)?;
+        let config = parse(text, &name)?;
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
