@@ -9,6 +9,7 @@ mod error;
 mod gradcheck;
 mod inspect;
 mod train;
+mod tune;
 
 use std::path::PathBuf;
 
@@ -126,6 +127,47 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Search hyperparameters: train the trials of the [tune] table of a config (or of a
+    /// study file naming its base config), print each as it ends, and write the best
+    /// trial's config (best.toml), the report and its plots.
+    ///
+    /// Studies live in a storage shared by workers: SQLite by default
+    /// (<out>/study.db), or PostgreSQL for workers on several machines. Other `dlkit tune`
+    /// processes join a running study with --resume and the same --storage.
+    Tune {
+        /// A config with a [tune] table, or a study file whose [tune] config names one.
+        study: PathBuf,
+        /// The folder of the trials' run folders, the report and best.toml (default:
+        /// tunes/<study name>).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// `sqlite:PATH` or a path (default: <out>/study.db), or
+        /// `postgresql://USER@HOST:PORT/DATABASE`.
+        #[arg(long, value_name = "URL")]
+        storage: Option<String>,
+        /// The study's name in the storage (default: the study file's name).
+        #[arg(long, value_name = "NAME")]
+        study_name: Option<String>,
+        /// Trials trained at once by this process.
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Threads of each trial (default: the cores divided among the workers).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Replace [tune] trials.
+        #[arg(long)]
+        trials: Option<u64>,
+        /// Continue the study if it exists in the storage (or join its running workers).
+        #[arg(long)]
+        resume: bool,
+        /// Seconds without a heartbeat after which a running trial is failed and its
+        /// parameters queued again.
+        #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+        heartbeat_timeout: f64,
+        /// Print only the best trial and the report's path.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Run the benchmark workloads of BENCHMARKS.md (W1, W2, W3, W6, ...; all by default).
     Bench {
         /// Workload ids or names (W6 or sgemm).
@@ -195,6 +237,29 @@ fn run(cli: Cli) -> CliResult<()> {
             examples,
             max_params,
             seed,
+        }),
+        Command::Tune {
+            study,
+            out,
+            storage,
+            study_name,
+            workers,
+            threads,
+            trials,
+            resume,
+            heartbeat_timeout,
+            quiet,
+        } => tune::tune(&tune::TuneArgs {
+            study,
+            out,
+            storage,
+            name: study_name,
+            workers,
+            threads,
+            trials,
+            resume,
+            heartbeat_timeout,
+            quiet,
         }),
         Command::Bench {
             workloads,

@@ -10,21 +10,34 @@
 //! - [`plots`]: a study's history, parallel coordinates, parameter scatters and importances;
 //!   [`importance`]: parameter importances (mean decrease in impurity of a random forest).
 
+// A study's errors carry the storage, study and what was expected, by value: rare and
+// worth the size.
+#![allow(clippy::result_large_err)]
+
 pub mod apply;
 pub mod config;
+pub mod error;
 pub mod importance;
 pub mod objective;
 pub mod path;
 pub mod plots;
 pub mod pruner;
+pub mod report;
+pub mod run;
 pub mod sampler;
 pub mod space;
 pub mod space_error;
+pub mod storage;
+pub mod study;
 pub mod trial;
+pub mod worker;
 
 pub use config::TuneConfig;
+pub use error::{Result, TuneError};
 pub use pruner::{Pruner, PrunerConfig};
 pub use sampler::{Sampler, SamplerConfig};
 pub use space::{Distribution, Param, Scale, SearchSpace};
 pub use space_error::SpaceError;
+pub use storage::{Storage, StudyId, StudyInfo, StudyMeta, TrialRef};
+pub use study::Study;
 pub use trial::{Direction, ParamValue, Params, Trial, TrialState};
