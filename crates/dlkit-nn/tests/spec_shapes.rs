@@ -31,6 +31,7 @@ const EXAMPLE_INPUTS: &[(&str, &[usize])] = &[
     ("moons_adam", &[2]),
     ("moons_gd", &[2]),
     ("moons_momentum", &[2]),
+    ("moons_untuned", &[2]),
     ("signs_softmax", &[12288]),
     ("signs_convnet", &[64, 64, 3]),
     ("signs_resnet50", &[64, 64, 3]),
