@@ -441,9 +441,9 @@ impl Storage for SqliteStorage {
                 .map_err(self.db())?;
             stale.sort_by_key(|r| r.number);
             let decoder = self.decoder(study.name());
-            let mut next = self.next_number(conn, study)?;
+            let first = self.next_number(conn, study)?;
             let mut failed = Vec::with_capacity(stale.len());
-            for row in stale {
+            for (next, row) in (first..).zip(stale) {
                 let number = decoder.number(row.number)?;
                 let attrs = codec::stale_attrs(
                     decoder.attrs(&row.attrs)?,
@@ -466,7 +466,6 @@ impl Storage for SqliteStorage {
                     &codec::requeued_attrs(number),
                 )?;
                 failed.push(number);
-                next += 1;
             }
             Ok(failed)
         })
