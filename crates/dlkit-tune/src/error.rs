@@ -43,15 +43,8 @@ pub enum TuneError {
     },
 
     /// `open_study` on an existing study whose base config or search space differs.
-    #[error("study {study:?} in {url} was made from another config: its fingerprint is {stored} (from {stored_from}), this config and search space give {given} (from {given_from}); use another study name, or the config the study was made from")]
-    ConfigMismatch {
-        url: String,
-        study: String,
-        stored: String,
-        stored_from: String,
-        given: String,
-        given_from: String,
-    },
+    #[error("study {:?} in {} was made from another config: its fingerprint is {} (from {}), this config and search space give {} (from {}); use another study name, or the config the study was made from", .0.study, .0.url, .0.stored, .0.stored_from, .0.given, .0.given_from)]
+    ConfigMismatch(Box<ConfigMismatch>),
 
     /// A study looked up by name that the storage does not hold.
     #[error("storage {url} holds no study {study:?}")]
@@ -86,7 +79,6 @@ pub enum TuneError {
         number: u64,
         what: String,
     },
-
     /// A study file, its base config or the search space is wrong (the message names the
     /// file and field), or an output file cannot be written.
     #[error("{0}")]
@@ -119,4 +111,15 @@ impl TuneError {
                 | TuneError::UnknownStudy { .. }
         )
     }
+}
+
+/// The two fingerprints of [`TuneError::ConfigMismatch`] and where each came from.
+#[derive(Debug)]
+pub struct ConfigMismatch {
+    pub url: String,
+    pub study: String,
+    pub stored: String,
+    pub stored_from: String,
+    pub given: String,
+    pub given_from: String,
 }

@@ -10,10 +10,6 @@
 //! - [`plots`]: a study's history, parallel coordinates, parameter scatters and importances;
 //!   [`importance`]: parameter importances (mean decrease in impurity of a random forest).
 
-// A study's errors carry the storage, study and what was expected, by value: rare and
-// worth the size.
-#![allow(clippy::result_large_err)]
-
 pub mod apply;
 pub mod config;
 pub mod error;

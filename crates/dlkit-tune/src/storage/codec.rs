@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{StudyId, StudyInfo, StudyMeta, TrialRef, FAIL_REASON, REQUEUED_AS, REQUEUED_FROM};
-use crate::error::{Result, TuneError};
+use crate::error::{ConfigMismatch, Result, TuneError};
 use crate::trial::{Direction, Params, Trial, TrialState};
 
 pub type Attrs = BTreeMap<String, serde_json::Value>;
@@ -132,14 +132,14 @@ pub fn check_fingerprint(url: &str, existing: &StudyInfo, given: &StudyMeta) -> 
     if existing.meta.config_fingerprint == given.config_fingerprint {
         return Ok(());
     }
-    Err(TuneError::ConfigMismatch {
+    Err(TuneError::ConfigMismatch(Box::new(ConfigMismatch {
         url: url.to_string(),
         study: existing.id.name().to_string(),
         stored: existing.meta.config_fingerprint.clone(),
         stored_from: existing.meta.source(),
         given: given.config_fingerprint.clone(),
         given_from: given.source(),
-    })
+    })))
 }
 
 /// A trial row's state and owner, if it exists: `report`, `heartbeat` and `finish` may act

@@ -450,8 +450,9 @@ impl Storage for PostgresStorage {
             let mut stale: Vec<TrialRow> = rows.iter().map(trial_row).collect();
             stale.sort_by_key(|r| r.number);
             let decoder = self.decoder(study.name());
+            let first = self.next_number(tx, study)?;
             let mut failed = Vec::with_capacity(stale.len());
-            for (next, row) in (self.next_number(tx, study)?..).zip(stale) {
+            for (next, row) in (first..).zip(stale) {
                 let number = decoder.number(row.number)?;
                 let attrs = codec::stale_attrs(
                     decoder.attrs(&row.attrs)?,

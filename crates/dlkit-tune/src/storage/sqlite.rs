@@ -441,8 +441,9 @@ impl Storage for SqliteStorage {
                 .map_err(self.db())?;
             stale.sort_by_key(|r| r.number);
             let decoder = self.decoder(study.name());
+            let first = self.next_number(conn, study)?;
             let mut failed = Vec::with_capacity(stale.len());
-            for (next, row) in (self.next_number(conn, study)?..).zip(stale) {
+            for (next, row) in (first..).zip(stale) {
                 let number = decoder.number(row.number)?;
                 let attrs = codec::stale_attrs(
                     decoder.attrs(&row.attrs)?,
