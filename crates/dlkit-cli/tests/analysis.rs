@@ -3,46 +3,9 @@
 //! errors.png is a grid of distinct, non-blank tiles; the printed confusions are the run's
 //! confusion matrix; bad paths exit 2 with a message naming them.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn dlkit() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dlkit"));
-    c.env_remove("RUST_BACKTRACE");
-    c
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("dlkit runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "dlkit panicked:\n{stderr}");
-    out
-}
-
-fn ok(cmd: &mut Command) -> String {
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "dlkit failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn bad_input(cmd: &mut Command) -> String {
-    let out = run(cmd);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    stderr
-}
+use common::{bad_input, dlkit, ok, repo};
 
 /// A convnet with batch norm on the cat images, 2 epochs of mini-batches.
 fn config() -> String {

@@ -6,55 +6,15 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use dlkit_tune::storage;
 use dlkit_tune::{Trial, TrialState};
 
-fn dlkit() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dlkit"));
-    c.env_remove("RUST_BACKTRACE");
-    c
-}
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("dlkit runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "dlkit panicked:\n{stderr}");
-    out
-}
-
-fn ok(cmd: &mut Command) -> String {
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "dlkit failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs `cmd`, which must exit 2; returns stderr.
-fn bad_input(cmd: &mut Command) -> String {
-    let out = run(cmd);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "expected exit 2:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{bad_input, dlkit, ok, repo};
 
 /// `Dev accuracy: 0.7650 (153/200), ...` of `dlkit train`'s output.
 fn accuracy(stdout: &str, set: &str) -> f64 {

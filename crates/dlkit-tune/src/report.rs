@@ -17,7 +17,7 @@ use crate::plots::{
     best_trial, plot_history, plot_importances, plot_parallel_coordinates, plot_param_scatter,
     ParamAxis, TrialPoint,
 };
-use crate::sampler::{CoarseToFineSampler, SamplerConfig};
+use crate::sampler::{ranked_trials, CoarseToFineSampler, SamplerConfig};
 use crate::space::{Distribution, Scale, SearchSpace};
 use crate::study::Study;
 use crate::trial::{Params, Trial, TrialState};
@@ -36,18 +36,11 @@ pub fn describe_params(space: &SearchSpace, params: &Params) -> String {
         .join(", ")
 }
 
-/// The best finished trial with a value (complete ones before pruned ones, as the
-/// samplers rank them), if any.
+/// The best complete trial (the first of [`ranked_trials`]' complete ones), if any.
 pub fn best<'a>(study: &Study, trials: &'a [Trial]) -> Option<&'a Trial> {
-    trials
-        .iter()
-        .filter(|t| t.state == TrialState::Complete && t.value.is_some())
-        .min_by(|a, b| {
-            let (x, y) = (a.loss(study.direction), b.loss(study.direction));
-            x.partial_cmp(&y)
-                .unwrap_or(std::cmp::Ordering::Equal)
-                .then(a.number.cmp(&b.number))
-        })
+    ranked_trials(trials, study.direction)
+        .into_iter()
+        .find(|t| t.state == TrialState::Complete)
 }
 
 fn axes(space: &SearchSpace) -> Vec<ParamAxis> {

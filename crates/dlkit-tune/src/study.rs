@@ -114,9 +114,7 @@ impl Study {
     /// The base config with `params` set into it, parsed and its paths resolved as the base
     /// config's. An error names the study file and the parameters.
     pub fn config_for(&self, params: &Params) -> Result<LoadedConfig> {
-        let value = apply(&self.base, &self.tune.params, params)
-            .map_err(|e| TuneError::Config(format!("{}: {e}", self.file.display())))?;
-        let text = toml::to_string(&value).expect("a TOML table serialises");
+        let text = self.config_text(params)?;
         let config = parse(&text, &self.loaded.name).map_err(|e| {
             TuneError::Config(format!(
                 "{}: the search space gives a config that does not parse ({}): {e}",

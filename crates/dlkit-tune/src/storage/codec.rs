@@ -201,3 +201,32 @@ pub fn stale_attrs(
 pub fn requeued_attrs(from: u64) -> Attrs {
     BTreeMap::from([(REQUEUED_FROM.to_string(), from.into())])
 }
+
+/// A waiting trial as `worker` has just claimed it: running, its worker set.
+pub fn claimed(mut trial: Trial, worker: &str) -> Trial {
+    trial.state = TrialState::Running;
+    trial.worker = Some(worker.to_string());
+    trial
+}
+
+/// The number of the trial to create after `trials` (numbers are dense), or `None` when
+/// `max_trials` of them count against the budget already ([`super::budget_used`]).
+pub fn next_number(trials: &[Trial], max_trials: Option<u64>) -> Option<u64> {
+    if max_trials.is_some_and(|max| super::budget_used(trials) >= max) {
+        return None;
+    }
+    Some(trials.last().map_or(0, |t| t.number + 1))
+}
+
+/// A trial just created with `params`, running for `worker`.
+pub fn running(number: u64, params: Params, worker: &str) -> Trial {
+    Trial {
+        number,
+        state: TrialState::Running,
+        params,
+        intermediate: Vec::new(),
+        value: None,
+        worker: Some(worker.to_string()),
+        attrs: BTreeMap::new(),
+    }
+}

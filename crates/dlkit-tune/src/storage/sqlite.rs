@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row};
 
 use super::codec::{self, Attrs, Decoder, StudyRow, TrialRow};
 use super::schema::{self, SCHEMA_VERSION};
-use super::{budget_used, SampleFn, Storage, StudyId, StudyInfo, StudyMeta, TrialRef};
+use super::{SampleFn, Storage, StudyId, StudyInfo, StudyMeta, TrialRef};
 use crate::error::{Result, TuneError};
 use crate::trial::{Params, Trial, TrialState};
 
@@ -342,27 +342,16 @@ impl Storage for SqliteStorage {
                     params![row.id, worker],
                 )
                 .map_err(self.db())?;
-                let mut trial = self.decoder(study.name()).trials(vec![row], &[])?.remove(0);
-                trial.state = TrialState::Running;
-                trial.worker = Some(worker.to_string());
-                return Ok(Some(trial));
+                let trial = self.decoder(study.name()).trials(vec![row], &[])?.remove(0);
+                return Ok(Some(codec::claimed(trial, worker)));
             }
             let trials = self.all_trials(conn, study)?;
-            if max_trials.is_some_and(|max| budget_used(&trials) >= max) {
+            let Some(number) = codec::next_number(&trials, max_trials) else {
                 return Ok(None);
-            }
-            let number = trials.last().map_or(0, |t| t.number + 1);
+            };
             let params = sample(number, &trials)?;
             self.insert_trial(conn, study, number, &params, Some(worker), &BTreeMap::new())?;
-            Ok(Some(Trial {
-                number,
-                state: TrialState::Running,
-                params,
-                intermediate: Vec::new(),
-                value: None,
-                worker: Some(worker.to_string()),
-                attrs: BTreeMap::new(),
-            }))
+            Ok(Some(codec::running(number, params, worker)))
         })
     }
 
