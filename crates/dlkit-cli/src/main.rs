@@ -157,6 +157,13 @@ enum Command {
         /// Replace [tune] trials.
         #[arg(long)]
         trials: Option<u64>,
+        /// Replace [tune] seed (the sampler's draws).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Replace [tune] sampler by this one with its default options: random, grid,
+        /// coarse_to_fine or tpe.
+        #[arg(long, value_name = "NAME")]
+        sampler: Option<String>,
         /// Continue the study if it exists in the storage (or join its running workers).
         #[arg(long)]
         resume: bool,
@@ -246,6 +253,8 @@ fn run(cli: Cli) -> CliResult<()> {
             workers,
             threads,
             trials,
+            seed,
+            sampler,
             resume,
             heartbeat_timeout,
             quiet,
@@ -257,6 +266,8 @@ fn run(cli: Cli) -> CliResult<()> {
             workers,
             threads,
             trials,
+            seed,
+            sampler,
             resume,
             heartbeat_timeout,
             quiet,

@@ -18,6 +18,8 @@ pub struct TuneArgs {
     pub workers: usize,
     pub threads: Option<usize>,
     pub trials: Option<u64>,
+    pub seed: Option<u64>,
+    pub sampler: Option<String>,
     pub resume: bool,
     pub heartbeat_timeout: f64,
     pub quiet: bool,
@@ -45,6 +47,15 @@ pub fn tune(args: &TuneArgs) -> CliResult<()> {
     let mut study = Study::from_file(&args.study)?;
     if let Some(name) = &args.name {
         study.name = name.clone();
+    }
+    if let Some(seed) = args.seed {
+        study.tune.seed = seed;
+    }
+    if let Some(sampler) = &args.sampler {
+        study
+            .tune
+            .set_sampler(sampler)
+            .map_err(|e| CliError::input(format!("--sampler: {e}")))?;
     }
     let out = args
         .out

@@ -1,8 +1,9 @@
 //! `dlkit tune` end to end on the moons study (examples/studies/moons.toml): the best trial
 //! beats the untuned config on dev and on test, and its best.toml trains to the same
 //! figures; the same seed gives the same trials; four workers on one SQLite study run every
-//! trial once; a SIGKILLed worker's trial is queued again and completed; bad input exits 2
-//! and writes nothing.
+//! trial once, and so do two `dlkit tune` processes on one PostgreSQL study (the server that
+//! `DLKIT_TEST_POSTGRES` names: `.ci/run` starts one); a SIGKILLed worker's trial is queued
+//! again and completed; bad input exits 2 and writes nothing.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -160,6 +161,83 @@ fn four_workers_on_one_sqlite_study_run_every_trial_once() {
     );
 }
 
+/// Waits (at most a minute) until the study `name` exists in `url`.
+fn wait_for_study(url: &str, name: &str) {
+    let started = Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the study {name} was not made"
+        );
+        if let Ok(s) = storage::open(url) {
+            if let Ok(Some(_)) = s.study(name) {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn two_processes_on_one_postgresql_study_run_every_trial_once() {
+    let url = std::env::var("DLKIT_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "DLKIT_TEST_POSTGRES is not set: start a server with `eval \"$(scripts/postgres-test-server.sh \
+             start /tmp/dlkit-pg)\"` (`.ci/run` does this)"
+        )
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let study = study_file(tmp.path(), "two", 1000, "");
+    let name = format!(
+        "two-processes-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let tune = |out: &str, resume: bool| {
+        let mut c = dlkit();
+        c.arg("tune")
+            .arg(&study)
+            .arg("--out")
+            .arg(tmp.path().join(out))
+            .args([
+                "--storage",
+                &url,
+                "--study-name",
+                &name,
+                "--threads",
+                "1",
+                "-q",
+            ]);
+        if resume {
+            c.arg("--resume");
+        }
+        c
+    };
+    let first = tune("first", false)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_study(&url, &name);
+    ok(&mut tune("second", true));
+    let first = first.wait_with_output().unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let all = trials(&url, &name);
+    all_complete_once(&all, 16);
+    let pids: BTreeSet<&str> = all
+        .iter()
+        .filter_map(|t| t.worker.as_deref()?.split(':').nth(1))
+        .collect();
+    assert_eq!(pids.len(), 2, "both processes ran trials: {all:#?}");
+}
+
 #[test]
 fn a_killed_workers_trial_is_queued_again_and_completed() {
     let tmp = tempfile::tempdir().unwrap();
@@ -253,19 +331,27 @@ fn bad_input_exits_2_and_writes_nothing() {
     }
 
     let study = study_file(tmp.path(), "pg", 100, "");
-    let e = bad_input(
-        dlkit()
-            .arg("tune")
-            .arg(&study)
-            .arg("--out")
-            .arg(&out)
-            .args(["--storage", "postgresql://dlkit:secret@127.0.0.1:1/none"]),
-    );
+    let tune_with = |args: &[&str]| {
+        bad_input(
+            dlkit()
+                .arg("tune")
+                .arg(&study)
+                .arg("--out")
+                .arg(&out)
+                .args(args),
+        )
+    };
+    let e = tune_with(&["--storage", "postgresql://dlkit:secret@127.0.0.1:1/none"]);
     assert!(
         e.contains("cannot connect to PostgreSQL at postgresql://dlkit@127.0.0.1:1/none"),
         "{e}"
     );
     assert!(!e.contains("secret") && !out.exists(), "{e}");
+    let e = tune_with(&["--sampler", "bayes"]);
+    assert!(
+        e.contains("--sampler") && e.contains("unknown variant `bayes`") && !out.exists(),
+        "{e}"
+    );
 
     // A study continued from another config.
     ok(dlkit()

@@ -28,6 +28,7 @@ const EXAMPLE_INPUTS: &[(&str, &[usize])] = &[
     ("mnist_batchnorm", &[784]),
     ("mnist_dropout", &[784]),
     ("mnist_mlp", &[784]),
+    ("mnist_mlp_untuned", &[784]),
     ("moons_adam", &[2]),
     ("moons_gd", &[2]),
     ("moons_momentum", &[2]),

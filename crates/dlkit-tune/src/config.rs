@@ -118,6 +118,22 @@ impl TuneConfig {
         }
     }
 
+    /// Replaces the sampler with `name`'s (`random`, `grid`, `coarse_to_fine`, `tpe`) at its
+    /// default options, as `sampler = "name"` would. Errors on an unknown name, and when the
+    /// study gives no `trials` and the new sampler is not the grid (which alone has a size).
+    pub fn set_sampler(&mut self, name: &str) -> Result<(), SpaceError> {
+        let table = toml::Table::from_iter([("sampler".to_string(), name.into())]);
+        let sampler: SamplerConfig = tagged(&table, "sampler")?;
+        if self.trials.is_none() && !matches!(sampler, SamplerConfig::Grid(_)) {
+            return Err(SpaceError::new(
+                "[tune] trials",
+                format!("missing: the {name} sampler needs a number of trials (only the grid has a size of its own)"),
+            ));
+        }
+        self.sampler = sampler;
+        Ok(())
+    }
+
     /// The sampler, seeded with `seed`.
     pub fn build_sampler(&self) -> Box<dyn Sampler> {
         self.sampler.build(self.seed)

@@ -210,14 +210,22 @@ pub fn write_report(
         let importances = param_importances(&axes, &points, &forest)
             .map_err(|e| TuneError::Config(e.to_string()))?;
         let label = forest.method_label();
-        plot(
-            "importances.png".into(),
-            "Parameter importances",
-            &|p, o| plot_importances(p, &importances, &label, o),
-        )?;
-        let _ = writeln!(md, "Importances: {label} (scikit-learn's and Optuna's mean decrease in impurity), over the complete trials:\n");
-        for (name, v) in &importances {
-            let _ = writeln!(md, "- {name}: {v:.3}");
+        if importances.iter().all(|(_, v)| *v == 0.0) {
+            let n = points
+                .iter()
+                .filter(|t| t.complete_value().is_some())
+                .count();
+            let _ = writeln!(md, "Importances ({label}, over the complete trials): not computed: {n} complete trial(s) with a value, and the forest needs at least two whose values differ.");
+        } else {
+            plot(
+                "importances.png".into(),
+                "Parameter importances",
+                &|p, o| plot_importances(p, &importances, &label, o),
+            )?;
+            let _ = writeln!(md, "Importances: {label} (scikit-learn's and Optuna's mean decrease in impurity), over the complete trials:\n");
+            for (name, v) in &importances {
+                let _ = writeln!(md, "- {name}: {v:.3}");
+            }
         }
         md.push('\n');
     }

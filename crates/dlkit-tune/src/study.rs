@@ -54,7 +54,7 @@ impl Study {
         let (base_file, mut base) = match &tune.config {
             Some(rel) => {
                 let dir = file.parent().unwrap_or(Path::new("."));
-                let path = dir.join(rel);
+                let path = lexically_normal(&dir.join(rel));
                 (path.clone(), read_table(&path)?)
             }
             None => (file.to_path_buf(), table.clone()),
@@ -159,4 +159,38 @@ fn read_table(path: &Path) -> Result<toml::Table> {
         .map_err(|e| TuneError::Config(format!("{}: cannot read: {e}", path.display())))?;
     text.parse::<toml::Table>()
         .map_err(|e| TuneError::Config(format!("{}: not TOML: {}", path.display(), e.message())))
+}
+
+/// `path` with its `.` and `name/..` components removed, without touching the file system
+/// (`examples/studies/../moons.toml` is `examples/moons.toml`); a leading `..` stays.
+fn lexically_normal(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lexically_normal;
+    use std::path::Path;
+
+    #[test]
+    fn lexically_normal_drops_dot_and_parent_pairs_only() {
+        let n = |p: &str| lexically_normal(Path::new(p)).display().to_string();
+        assert_eq!(n("examples/studies/../moons.toml"), "examples/moons.toml");
+        assert_eq!(n("./a/./b.toml"), "a/b.toml");
+        assert_eq!(n("../a/../b.toml"), "../b.toml");
+        assert_eq!(n("/x/y/../../z"), "/z");
+    }
 }
