@@ -14,26 +14,39 @@
 //! inputs of at least [`PARALLEL_MIN_ELEMENTS`] elements run the bands on rayon's pool.
 //! `x̂` is recomputed from `x`, `μ` and `s` in the backward instead of being stored.
 
+use super::conv::simd::{map, multiversion};
 use crate::element::Element;
 use rayon::prelude::*;
 
-/// Elements per band of rows (a band is at least one row).
+/// Elements per band of rows (a band is at least one group of rows).
 const BAND_ELEMS: usize = 1 << 14;
 /// Below this many elements a call runs on one thread.
 const PARALLEL_MIN_ELEMENTS: usize = 1 << 16;
+/// Elements per group: `⌊64 / c⌋` consecutive rows are handled as one vector of `g·c`
+/// elements, against per-channel coefficients repeated `g` times, so that few channels still
+/// fill the SIMD registers.
+const GROUP_ELEMS: usize = 64;
 
-/// Rows per band for rows of `c` elements.
-fn band_rows(c: usize) -> usize {
-    (BAND_ELEMS / c.max(1)).max(1)
+/// Rows per group and per band for rows of `c` elements (a band is whole groups).
+fn group_and_band_rows(c: usize) -> (usize, usize) {
+    let g = (GROUP_ELEMS / c.max(1)).max(1);
+    (g, ((BAND_ELEMS / c.max(1)).max(1)).div_ceil(g) * g)
 }
 
 fn parallel(len: usize) -> bool {
     len >= PARALLEL_MIN_ELEMENTS && rayon::current_num_threads() > 1
 }
 
-/// `k` per-channel sums (`k · c` values, sum `i` at `[i·c, (i+1)·c)`) over the rows of
-/// `x` (and `dy`, of the same length), where `add(x_band, dy_band, acc)` adds one band's
-/// rows into a zeroed `acc`.
+/// `v` (per channel) repeated for each of the `g` rows of a group.
+fn tiled<T: Element>(v: &[T], g: usize) -> Vec<T> {
+    v.iter().copied().cycle().take(v.len() * g).collect()
+}
+
+/// `k` per-channel sums over the rows of `x` and `dy` (of one length): `add(x_band,
+/// dy_band, acc)` adds a band into `k` zeroed accumulators of one group's width each (`acc`
+/// is `k·g·c` long); the bands' partial sums are added in band order and each accumulator's
+/// `g` rows folded in row order, so results do not depend on the number of threads. Sum `i`
+/// is at `[i·c, (i+1)·c)` of the result.
 fn channel_sums<T: Element>(
     x: &[T],
     dy: &[T],
@@ -41,9 +54,10 @@ fn channel_sums<T: Element>(
     k: usize,
     add: impl Fn(&[T], &[T], &mut [T]) + Sync,
 ) -> Vec<T> {
-    let band = band_rows(c) * c;
+    let (g, band_rows) = group_and_band_rows(c);
+    let (width, band) = (g * c, band_rows * c);
     let partial = |(xb, db): (&[T], &[T])| {
-        let mut acc = vec![T::zero(); k * c];
+        let mut acc = vec![T::zero(); k * width];
         add(xb, db, &mut acc);
         acc
     };
@@ -55,42 +69,104 @@ fn channel_sums<T: Element>(
     } else {
         x.chunks(band).zip(dy.chunks(band)).map(partial).collect()
     };
-    let mut total = vec![T::zero(); k * c];
+    let mut total = vec![T::zero(); k * width];
     for p in partials {
         total.iter_mut().zip(&p).for_each(|(t, &v)| *t += v);
     }
-    total
+    let mut sums = vec![T::zero(); k * c];
+    for (s, t) in sums.chunks_exact_mut(c).zip(total.chunks_exact(width)) {
+        for row in t.chunks_exact(c) {
+            s.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
+        }
+    }
+    sums
 }
 
-/// `out[r·c + j] = f(j, x[r·c + j], dy[r·c + j])` over every row, in parallel bands for
+/// Runs `band(x_band, dy_band, out_band)` over bands of whole groups of rows, in parallel for
 /// large inputs (`dy` may be `x` where a pass needs one input).
-fn map_rows<T: Element>(
+fn for_bands<T: Element>(
     x: &[T],
     dy: &[T],
     c: usize,
     out: &mut [T],
-    f: impl Fn(usize, T, T) -> T + Sync,
+    band: impl Fn(&[T], &[T], &mut [T]) + Sync,
 ) {
-    let band = |(o, (xb, db)): (&mut [T], (&[T], &[T]))| {
-        for ((o, xr), dr) in o
-            .chunks_exact_mut(c)
-            .zip(xb.chunks_exact(c))
-            .zip(db.chunks_exact(c))
-        {
-            for (j, ((o, &v), &d)) in o.iter_mut().zip(xr).zip(dr).enumerate() {
-                *o = f(j, v, d);
-            }
-        }
-    };
-    let rows = band_rows(c) * c;
+    let rows = group_and_band_rows(c).1 * c;
     if parallel(x.len()) {
         out.par_chunks_mut(rows)
             .zip(x.par_chunks(rows).zip(dy.par_chunks(rows)))
-            .for_each(band);
+            .for_each(|(o, (xb, db))| band(xb, db, o));
     } else {
         out.chunks_mut(rows)
             .zip(x.chunks(rows).zip(dy.chunks(rows)))
-            .for_each(band);
+            .for_each(|(o, (xb, db))| band(xb, db, o));
+    }
+}
+
+multiversion!(
+    /// `acc += x` group by group (`acc` one group wide; the last group may be short).
+    fn add_groups<T: Element>(x: &[T], acc: &mut [T]) => add_groups_body
+);
+
+#[inline(always)]
+fn add_groups_body<T: Element>(x: &[T], acc: &mut [T]) {
+    for xg in x.chunks(acc.len()) {
+        map(&mut acc[..xg.len()], [xg], |a, [v]| a + v);
+    }
+}
+
+multiversion!(
+    /// `acc += (x - m)²` group by group (`m` tiled to the group's width).
+    fn add_square_deviations<T: Element>(x: &[T], m: &[T], acc: &mut [T]) => add_square_deviations_body
+);
+
+#[inline(always)]
+fn add_square_deviations_body<T: Element>(x: &[T], m: &[T], acc: &mut [T]) {
+    for xg in x.chunks(acc.len()) {
+        map(&mut acc[..xg.len()], [xg, m], |a, [v, m]| {
+            let d = v - m;
+            a + d * d
+        });
+    }
+}
+
+multiversion!(
+    /// `sdy += dy`, `sdyc += dy ⊙ (x - m)` group by group.
+    fn add_grad_sums<T: Element>(x: &[T], dy: &[T], m: &[T], sdy: &mut [T], sdyc: &mut [T]) => add_grad_sums_body
+);
+
+#[inline(always)]
+fn add_grad_sums_body<T: Element>(x: &[T], dy: &[T], m: &[T], sdy: &mut [T], sdyc: &mut [T]) {
+    let w = sdy.len();
+    for (xg, dg) in x.chunks(w).zip(dy.chunks(w)) {
+        let n = xg.len();
+        map(&mut sdy[..n], [dg], |a, [d]| a + d);
+        map(&mut sdyc[..n], [xg, dg, m], |a, [v, d, m]| a + d * (v - m));
+    }
+}
+
+multiversion!(
+    /// `out = x ⊙ a + b` group by group (`a`, `b` tiled to the group's width).
+    fn affine_groups<T: Element>(x: &[T], a: &[T], b: &[T], out: &mut [T]) => affine_groups_body
+);
+
+#[inline(always)]
+fn affine_groups_body<T: Element>(x: &[T], a: &[T], b: &[T], out: &mut [T]) {
+    for (o, xg) in out.chunks_mut(a.len()).zip(x.chunks(a.len())) {
+        map(o, [xg, a, b], |_, [v, a, b]| v * a + b);
+    }
+}
+
+multiversion!(
+    /// `out = dy ⊙ a + x ⊙ b + k` group by group (`a`, `b`, `k` tiled).
+    fn affine2_groups<T: Element>(x: &[T], dy: &[T], a: &[T], b: &[T], k: &[T], out: &mut [T]) => affine2_groups_body
+);
+
+#[inline(always)]
+fn affine2_groups_body<T: Element>(x: &[T], dy: &[T], a: &[T], b: &[T], k: &[T], out: &mut [T]) {
+    let w = a.len();
+    for ((o, xg), dg) in out.chunks_mut(w).zip(x.chunks(w)).zip(dy.chunks(w)) {
+        map(o, [dg, xg, a, b, k], |_, [d, v, a, b, k]| d * a + v * b + k);
     }
 }
 
@@ -98,20 +174,11 @@ fn map_rows<T: Element>(
 /// multiple of `c`), in two passes: `μ = Σ x / N`, then `σ² = Σ (x - μ)² / N`.
 pub fn batch_norm_stats<T: Element>(x: &[T], c: usize) -> (Vec<T>, Vec<T>) {
     let count = T::of((x.len() / c) as f64);
-    let sums = channel_sums(x, x, c, 1, |xb, _, acc| {
-        for row in xb.chunks_exact(c) {
-            acc.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
-        }
-    });
+    let g = group_and_band_rows(c).0;
+    let sums = channel_sums(x, x, c, 1, |xb, _, acc| add_groups(xb, acc));
     let mean: Vec<T> = sums.iter().map(|&s| s / count).collect();
-    let squares = channel_sums(x, x, c, 1, |xb, _, acc| {
-        for row in xb.chunks_exact(c) {
-            for ((a, &v), &m) in acc.iter_mut().zip(row).zip(&mean) {
-                let d = v - m;
-                *a += d * d;
-            }
-        }
-    });
+    let m = tiled(&mean, g);
+    let squares = channel_sums(x, x, c, 1, |xb, _, acc| add_square_deviations(xb, &m, acc));
     let var = squares.iter().map(|&s| s / count).collect();
     (mean, var)
 }
@@ -123,7 +190,8 @@ pub fn inv_std<T: Element>(var: &[T], epsilon: f64) -> Vec<T> {
         .collect()
 }
 
-/// `y = (x - μ) · (γ s) + β` over the rows of `x` (all of `y` is written).
+/// `y = x · a + b` with `a = γ s`, `b = β - μ a`, over the rows of `x` (all of `y` is
+/// written).
 pub fn batch_norm_forward<T: Element>(
     x: &[T],
     mean: &[T],
@@ -133,11 +201,19 @@ pub fn batch_norm_forward<T: Element>(
     y: &mut [T],
 ) {
     let c = mean.len();
-    let scale: Vec<T> = gamma.iter().zip(inv_std).map(|(&g, &s)| g * s).collect();
-    map_rows(x, x, c, y, |j, v, _| (v - mean[j]) * scale[j] + beta[j]);
+    let g = group_and_band_rows(c).0;
+    let a: Vec<T> = gamma.iter().zip(inv_std).map(|(&g, &s)| g * s).collect();
+    let b: Vec<T> = beta
+        .iter()
+        .zip(&a)
+        .zip(mean)
+        .map(|((&b, &a), &m)| b - m * a)
+        .collect();
+    let (a, b) = (tiled(&a, g), tiled(&b, g));
+    for_bands(x, x, c, y, |xb, _, o| affine_groups(xb, &a, &b, o));
 }
 
-/// `(Σ dy, Σ dy ⊙ x̂)` per channel, with `x̂ = (x - μ) s`.
+/// `(Σ dy, Σ dy ⊙ x̂)` per channel, with `Σ dy ⊙ x̂ = s Σ dy ⊙ (x - μ)`.
 pub fn batch_norm_grad_sums<T: Element>(
     x: &[T],
     dy: &[T],
@@ -145,22 +221,20 @@ pub fn batch_norm_grad_sums<T: Element>(
     inv_std: &[T],
 ) -> (Vec<T>, Vec<T>) {
     let c = mean.len();
+    let (g, width) = (group_and_band_rows(c).0, group_and_band_rows(c).0 * c);
+    let m = tiled(mean, g);
     let sums = channel_sums(x, dy, c, 2, |xb, db, acc| {
-        let (sdy, sdyx) = acc.split_at_mut(c);
-        for (xr, dr) in xb.chunks_exact(c).zip(db.chunks_exact(c)) {
-            for j in 0..c {
-                let x_hat = (xr[j] - mean[j]) * inv_std[j];
-                sdy[j] += dr[j];
-                sdyx[j] += dr[j] * x_hat;
-            }
-        }
+        let (sdy, sdyc) = acc.split_at_mut(width);
+        add_grad_sums(xb, db, &m, sdy, sdyc);
     });
-    let (sdy, sdyx) = sums.split_at(c);
-    (sdy.to_vec(), sdyx.to_vec())
+    let (sdy, sdyc) = sums.split_at(c);
+    let sdyx = sdyc.iter().zip(inv_std).map(|(&v, &s)| v * s).collect();
+    (sdy.to_vec(), sdyx)
 }
 
 /// The training backward's `dx = (γ s / N) (N dy - Σ dy - x̂ Σ dy ⊙ x̂)` (all of `dx` is
-/// written), from the sums of [`batch_norm_grad_sums`].
+/// written), from the sums of [`batch_norm_grad_sums`], as `dx = a dy + b x + k` per channel
+/// with `a = γ s`, `b = -(a / N) s Σ dy ⊙ x̂`, `k = -(a / N) Σ dy - b μ`.
 #[allow(clippy::too_many_arguments)]
 pub fn batch_norm_backward_data<T: Element>(
     x: &[T],
@@ -172,15 +246,22 @@ pub fn batch_norm_backward_data<T: Element>(
     dx: &mut [T],
 ) {
     let c = mean.len();
+    let g = group_and_band_rows(c).0;
     let count = T::of((x.len() / c.max(1)) as f64);
-    let k: Vec<T> = gamma
-        .iter()
-        .zip(inv_std)
-        .map(|(&g, &s)| g * s / count)
-        .collect();
-    map_rows(x, dy, c, dx, |j, v, d| {
-        let x_hat = (v - mean[j]) * inv_std[j];
-        k[j] * (count * d - sum_dy[j] - x_hat * sum_dy_x_hat[j])
+    let mut a = Vec::with_capacity(c);
+    let mut b = Vec::with_capacity(c);
+    let mut k = Vec::with_capacity(c);
+    for j in 0..c {
+        let aj = gamma[j] * inv_std[j];
+        let per = aj / count;
+        let bj = T::zero() - per * inv_std[j] * sum_dy_x_hat[j];
+        a.push(aj);
+        b.push(bj);
+        k.push(T::zero() - per * sum_dy[j] - bj * mean[j]);
+    }
+    let (a, b, k) = (tiled(&a, g), tiled(&b, g), tiled(&k, g));
+    for_bands(x, dy, c, dx, |xb, db, o| {
+        affine2_groups(xb, db, &a, &b, &k, o)
     });
 }
 
