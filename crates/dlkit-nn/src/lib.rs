@@ -54,6 +54,7 @@ pub mod module;
 pub mod optim;
 pub mod param;
 pub mod pretrained;
+pub mod reduction;
 pub mod registry;
 pub mod regularize;
 pub mod schedule;
@@ -80,6 +81,7 @@ pub use model_config::{
 pub use module::Module;
 pub use optim::{Optimizer, OptimizerConfig};
 pub use param::{Param, ParamKind};
+pub use reduction::Reduction;
 pub use registry::{register_layer, CustomLayer, CustomSpec};
 pub use regularize::Regularizer;
 pub use schedule::LrSchedule;

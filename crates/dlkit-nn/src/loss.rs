@@ -8,6 +8,9 @@
 //!   `MSELoss` and Keras'), not the `1/(2m)` of some course notes (which only halves the
 //!   gradient); on `[m, 1]` outputs the two differ by the factor 2.
 //!
+//! [`Loss::compute_reduced`] also sums them or returns them per example (PyTorch's
+//! `reduction`, [`crate::Reduction`]).
+//!
 //! The cross-entropies take logits, not probabilities: build the model without its final
 //! sigmoid/softmax, or run `Sequential::forward_logits`.
 
@@ -106,7 +109,7 @@ impl Loss {
     }
 }
 
-fn same_shape(op: &'static str, output: &Tensor, targets: &Tensor) -> Result<()> {
+pub(crate) fn same_shape(op: &'static str, output: &Tensor, targets: &Tensor) -> Result<()> {
     if output.shape() != targets.shape() {
         let detail = match (output.rank(), targets.rank()) {
             (a, b) if a != b => format!(
@@ -127,7 +130,7 @@ fn same_shape(op: &'static str, output: &Tensor, targets: &Tensor) -> Result<()>
 }
 
 /// 0/1 labels as a tensor of the logits' shape (`[m]` or `[m, 1]`).
-fn binary_labels(logits: &Tensor, labels: &[usize]) -> Result<Tensor> {
+pub(crate) fn binary_labels(logits: &Tensor, labels: &[usize]) -> Result<Tensor> {
     let op = "binary_cross_entropy";
     let m = logits.shape().first().copied().unwrap_or(0);
     let fits = matches!(logits.shape(), [_] | [_, 1]) && labels.len() == m;

@@ -427,6 +427,7 @@ fn specs_have_defaults_and_round_trip() {
             momentum: 0.99,
             epsilon: 1e-3,
             unbiased_running_var: true,
+            momentum_pytorch: None,
             trainable: true,
         }),
         LayerSpec::Dropout(DropoutSpec {

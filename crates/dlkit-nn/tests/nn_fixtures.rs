@@ -92,6 +92,7 @@ fixture_tests!(batch_norm_train, |c: &Case| {
         momentum: number(c, "momentum"),
         epsilon: number(c, "epsilon"),
         unbiased_running_var: parse_bool(&c.param("unbiased_running_var")),
+        momentum_pytorch: None,
         trainable: true,
     };
     let (bn, gamma, beta) = batch_norm(c, spec);

@@ -279,6 +279,7 @@ fn cases() -> Vec<(&'static str, Vec<LayerSpec>, Vec<usize>)> {
                     momentum: 0.99,
                     epsilon: 0.001_234_567_890_123,
                     unbiased_running_var: true,
+                    momentum_pytorch: None,
                     trainable: true,
                 }),
                 LayerSpec::Flatten,

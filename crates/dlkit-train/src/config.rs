@@ -17,7 +17,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use dlkit_data::{AugmentConfig, DataConfig, Preprocessing};
-use dlkit_nn::{Loss, LrSchedule, ModelConfig, OptimizerConfig};
+use dlkit_nn::{Loss, LrSchedule, ModelConfig, OptimizerConfig, Reduction};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{TrainError, TrainResult};
@@ -60,6 +60,12 @@ pub struct TrainConfig {
     /// softmax cross-entropy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<Loss>,
+    /// How the loss reduces a batch, PyTorch's `reduction`: `"mean"` (the default) or `"sum"`
+    /// (`"none"`, per-example losses, is refused: training needs a scalar cost). With `"sum"`
+    /// the gradient grows with the batch size and the recorded training cost is the batch's
+    /// sum; dev and test costs stay per-example means, and the L1/L2 penalty keeps its `1/m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_reduction: Option<Reduction>,
     /// L2 penalty `λ/(2m) Σ‖W‖²` on the weights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub l2: Option<f64>,

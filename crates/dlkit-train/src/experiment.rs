@@ -325,6 +325,7 @@ impl Experiment {
             augment: c.augment.clone().filter(|a| !a.is_identity()),
             record_every: c.train.record_every,
             early_stopping: c.train.early_stopping.clone(),
+            loss_reduction: c.train.loss_reduction.unwrap_or_default(),
             checkpoint_every: c.train.checkpoint_every,
             run_dir: options.run_dir.clone(),
             progress: options.progress,

@@ -1,7 +1,7 @@
 //! The ranges of a config that serde cannot check, each error naming its field; shared by
 //! training and the gradient check, so both accept the same configs.
 
-use dlkit_nn::Regularizer;
+use dlkit_nn::{Reduction, Regularizer};
 
 use crate::config::LoadedConfig;
 use crate::error::TrainResult;
@@ -27,6 +27,13 @@ impl LoadedConfig {
             return Err(self.error(
                 "[train] checkpoint_every",
                 "must be at least 1 (leave it out for no checkpoints)",
+            ));
+        }
+        if c.train.loss_reduction == Some(Reduction::None) {
+            return Err(self.error(
+                "[train] loss_reduction",
+                "\"none\" gives one loss per example, but training needs a scalar cost: use \
+                 \"mean\" (the default) or \"sum\"",
             ));
         }
         c.train
@@ -79,5 +86,67 @@ impl LoadedConfig {
             (None, Some(l)) => check("[train] l1", l).map(|_| Some(Regularizer::l1(l))),
             (None, None) => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{parse, LoadedConfig, DEFAULT_CONFIG};
+
+    fn loaded(text: &str) -> LoadedConfig {
+        LoadedConfig {
+            config: parse(text, "cat.toml").unwrap(),
+            name: "cat.toml".into(),
+            bases: Vec::new(),
+        }
+    }
+
+    fn with_train(line: &str) -> String {
+        DEFAULT_CONFIG.replace("epochs = 2500", &format!("epochs = 2500\n{line}"))
+    }
+
+    #[test]
+    fn loss_reduction_takes_mean_or_sum_for_training() {
+        for ok in ["mean", "sum"] {
+            loaded(&with_train(&format!("loss_reduction = \"{ok}\"")))
+                .validate()
+                .unwrap();
+        }
+        let e = loaded(&with_train("loss_reduction = \"none\""))
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "cat.toml: [train] loss_reduction: \"none\" gives one loss per example, but \
+             training needs a scalar cost: use \"mean\" (the default) or \"sum\""
+        );
+        let e = parse(&with_train("loss_reduction = \"avg\""), "cat.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown variant `avg`") && e.contains("[train] loss_reduction"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn pytorch_optimizer_options_are_checked_with_their_table() {
+        let text = DEFAULT_CONFIG.replace(
+            "type = \"gradient_descent\"",
+            "type = \"sgd\"\nmomentum = 0.9\ndampening = 0.5\nnesterov = true",
+        );
+        let e = loaded(&text).validate().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "cat.toml: [optimizer]: config: optimizer gradient_descent: `nesterov` needs \
+             `momentum` > 0 and `dampening` = 0 (as torch.optim.SGD), got momentum 0.9 and \
+             dampening 0.5"
+        );
+        let text = DEFAULT_CONFIG.replace(
+            "type = \"gradient_descent\"",
+            "type = \"adamw\"\namsgrad = true",
+        );
+        loaded(&text).validate().unwrap();
     }
 }

@@ -8,7 +8,7 @@ use dlkit_data::Dataset;
 use dlkit_nn::layers::dense::DenseSpec;
 use dlkit_nn::layers::dropout::DropoutSpec;
 use dlkit_nn::optim::{Adam, GradientDescent};
-use dlkit_nn::{BuildContext, Init, LayerSpec, Loss, LrSchedule, Module, Sequential};
+use dlkit_nn::{BuildContext, Init, LayerSpec, Loss, LrSchedule, Module, Reduction, Sequential};
 use dlkit_train::{fit, Control, EarlyStopping, EpochHook, Monitor, TrainError, TrainSettings};
 
 /// Iris, standardised, split 100 train / 50 dev by a fixed interleaving.
@@ -188,5 +188,37 @@ fn a_diverging_cost_stops_with_a_message_naming_the_epoch_and_the_learning_rate(
     assert!(
         msg.contains("epoch") && msg.contains("learning rate"),
         "{msg}"
+    );
+}
+
+#[test]
+fn a_summed_loss_is_the_mean_times_the_batch_and_none_is_refused() {
+    let (train, dev) = iris();
+    let m = train.len() as f64;
+    let run = |reduction: Reduction, lr: f64| {
+        let mut net = model(4, false);
+        let mut opt = GradientDescent::new(net.parameters(), lr);
+        let mut s = settings(1);
+        s.batch_size = None;
+        s.loss_reduction = reduction;
+        let h = fit(&mut net, &mut opt, &train, Some(&dev), &s, false);
+        h.map(|h| (weights(&net), h.epochs[0].cost))
+    };
+    // Full batch: the sum's gradient is m times the mean's, so α/m on the sum takes the
+    // mean's step with α.
+    let (mean_w, mean_cost) = run(Reduction::Mean, 0.5).unwrap();
+    let (sum_w, sum_cost) = run(Reduction::Sum, 0.5 / m).unwrap();
+    assert!(
+        (sum_cost - m * mean_cost).abs() <= 1e-5 * sum_cost,
+        "{sum_cost} {mean_cost}"
+    );
+    for (a, b) in mean_w.iter().flatten().zip(sum_w.iter().flatten()) {
+        assert!((a - b).abs() <= 1e-5, "{a} {b}");
+    }
+    let e = run(Reduction::None, 0.5).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "loss reduction \"none\" gives one loss per example, but a training step needs a \
+         scalar cost: use \"mean\" or \"sum\""
     );
 }

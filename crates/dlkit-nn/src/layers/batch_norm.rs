@@ -24,7 +24,16 @@
 //! weighs the *new* batch value, so PyTorch's 0.1 is `momentum = 0.9` here. The running
 //! variance is the biased batch variance by default (course, Keras); `unbiased_running_var`
 //! stores `σ² · N/(N-1)` as PyTorch does. The batch itself is always normalised with the
-//! biased `σ²`. `ε = 1e-5` by default (PyTorch; Keras uses 1e-3). Running statistics start at
+//! biased `σ²`. `momentum_pytorch = μ` switches to PyTorch's convention as a whole
+//! (`torch.nn.BatchNorm*d(momentum=μ)`, default 0.1 there):
+//!
+//! ```text
+//! running_mean = (1 - μ) · running_mean + μ · mean
+//! running_var  = (1 - μ) · running_var  + μ · σ² · N/(N-1)     (the unbiased batch variance)
+//! ```
+//!
+//! It replaces `momentum` (which must then stay at its default) and implies the unbiased
+//! running variance. `ε = 1e-5` by default (PyTorch; Keras uses 1e-3). Running statistics start at
 //! mean 0 and variance 1.
 //!
 //! The forward composes tensor ops, so autograd supplies the backward
@@ -40,8 +49,9 @@ use dlkit_core::{no_grad, with_dtype, DType, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// `{ type = "batch_norm" }`, with optional `momentum` (0.9), `epsilon` (1e-5),
-/// `unbiased_running_var` (false) and `trainable` (true; false freezes γ, β and the running
-/// statistics).
+/// `unbiased_running_var` (false), `momentum_pytorch` (unset: PyTorch's momentum, weighing the
+/// batch, with the unbiased running variance) and `trainable` (true; false freezes γ, β and
+/// the running statistics).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BatchNormSpec {
@@ -51,6 +61,10 @@ pub struct BatchNormSpec {
     pub epsilon: f64,
     #[serde(default)]
     pub unbiased_running_var: bool,
+    /// PyTorch's momentum μ, the weight of the *batch* statistic:
+    /// `running = (1 - μ) running + μ batch`, variance unbiased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub momentum_pytorch: Option<f64>,
     #[serde(default = "trainable", skip_serializing_if = "is_trainable")]
     pub trainable: bool,
 }
@@ -69,14 +83,32 @@ impl Default for BatchNormSpec {
             momentum: default_momentum(),
             epsilon: default_epsilon(),
             unbiased_running_var: false,
+            momentum_pytorch: None,
             trainable: true,
         }
     }
 }
 
 impl BatchNormSpec {
-    /// Checks `0 <= momentum <= 1` and `epsilon > 0`.
+    /// Checks `0 <= momentum <= 1`, `0 <= momentum_pytorch <= 1` (with `momentum` left at
+    /// its default) and `epsilon > 0`.
     pub fn validate(&self) -> Result<()> {
+        if let Some(mu) = self.momentum_pytorch {
+            if !(0.0..=1.0).contains(&mu) {
+                return Err(Error::build(format!(
+                    "batch_norm needs 0 <= momentum_pytorch <= 1 (PyTorch's momentum, the \
+                     weight of the batch statistic), got {mu}"
+                )));
+            }
+            if self.momentum != default_momentum() {
+                return Err(Error::build(format!(
+                    "batch_norm takes `momentum` (dlkit's, the weight of the old running value) \
+                     or `momentum_pytorch` (PyTorch's, the weight of the batch), not both; got \
+                     momentum {} and momentum_pytorch {mu}",
+                    self.momentum
+                )));
+            }
+        }
         if !(0.0..=1.0).contains(&self.momentum) {
             return Err(Error::build(format!(
                 "batch_norm needs 0 <= momentum <= 1 (the weight of the old running value; \
@@ -224,8 +256,12 @@ impl BatchNorm {
         Ok((0..x.rank() as isize - 1).collect())
     }
 
-    /// `running = momentum · running + (1 - momentum) · batch`, in place, untracked.
+    /// `running = momentum · running + (1 - momentum) · batch`, in place, untracked (or
+    /// PyTorch's form, see the module documentation).
     fn update_running(&self, mean: &Tensor, var: &Tensor, count: usize) {
+        if let Some(mu) = self.spec.momentum_pytorch {
+            return self.update_running_pytorch(mu, mean, var, count);
+        }
         let mom = self.spec.momentum;
         let correction = if self.spec.unbiased_running_var {
             count as f64 / (count - 1) as f64
@@ -242,6 +278,21 @@ impl BatchNorm {
         };
         ewa(&self.running_mean, mean, 1.0);
         ewa(&self.running_var, var, correction);
+    }
+
+    /// `running = (1 - μ) · running + μ · batch`, the variance unbiased (`· N/(N-1)`).
+    fn update_running_pytorch(&self, mu: f64, mean: &Tensor, var: &Tensor, count: usize) {
+        let unbiased = count as f64 / (count - 1) as f64;
+        let ewa = |running: &Tensor, batch: &Tensor, scale: f64| {
+            let batch = batch.to_vec_f64();
+            with_dtype!(running.dtype(), T => running.update::<T>(|r| {
+                for (r, &b) in r.iter_mut().zip(&batch) {
+                    *r = T::of((1.0 - mu) * r.f64() + mu * (scale * b));
+                }
+            }));
+        };
+        ewa(&self.running_mean, mean, 1.0);
+        ewa(&self.running_var, var, unbiased);
     }
 }
 

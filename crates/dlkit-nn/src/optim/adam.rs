@@ -1,4 +1,4 @@
-//! Adam (Kingma & Ba, 2015), with bias correction.
+//! Adam (Kingma & Ba, 2015), with bias correction and optionally AMSGrad (Reddi et al., 2018).
 
 use super::{optimizer_common, zeros_like, EpsPlacement, Rule, Stepper};
 use crate::param::Param;
@@ -24,32 +24,58 @@ const CHUNK: usize = 1 << 13;
 /// PyTorch's). ε is outside the root as in the paper, the course's assignment and PyTorch;
 /// [`EpsPlacement::InsideSqrt`] gives the cheat sheet's `√(ŝ + ε)`. The step count t is kept
 /// per parameter and advances only when the parameter is updated.
+///
+/// [`Adam::amsgrad`] keeps the largest second moment seen, as `torch.optim.Adam(amsgrad=True)`
+/// does: `ŝ_max = max(ŝ_max, s)` on the raw (uncorrected) `s`, then
+/// `w := w − α v̂ / (√(ŝ_max / (1 − β₂ᵗ)) + ε)`.
 pub struct Adam {
     inner: Stepper<AdamRule>,
 }
 
 pub(crate) struct AdamRule {
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    placement: EpsPlacement,
+    pub(crate) beta1: f64,
+    pub(crate) beta2: f64,
+    pub(crate) eps: f64,
+    pub(crate) placement: EpsPlacement,
+    pub(crate) amsgrad: bool,
+    /// AdamW's decoupled weight decay instead of L2 added to the gradient.
+    pub(crate) decoupled: bool,
 }
 
-/// First and second moment estimates and the step count.
+impl AdamRule {
+    /// β₁ = 0.9, β₂ = 0.999, ε = 1e-8 outside the root, no AMSGrad.
+    pub(crate) fn new(decoupled: bool) -> Self {
+        AdamRule {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            placement: EpsPlacement::OutsideSqrt,
+            amsgrad: false,
+            decoupled,
+        }
+    }
+}
+
+/// First and second moment estimates, the step count, and AMSGrad's largest second moment.
 pub(crate) struct AdamState {
     v: Storage,
     s: Storage,
     t: i32,
+    s_max: Option<Storage>,
 }
 
 impl super::StateBuffers for AdamState {
     fn buffers(&mut self) -> Vec<(&'static str, super::BufferMut<'_>)> {
         use super::BufferMut::{Count, Values};
-        vec![
+        let mut out = vec![
             ("v", Values(&mut self.v)),
             ("s", Values(&mut self.s)),
             ("t", Count(&mut self.t)),
-        ]
+        ];
+        if let Some(s_max) = &mut self.s_max {
+            out.push(("s_max", Values(s_max)));
+        }
+        out
     }
 }
 
@@ -61,10 +87,18 @@ impl Rule for AdamRule {
             v: zeros_like(p),
             s: zeros_like(p),
             t: 0,
+            s_max: self.amsgrad.then(|| zeros_like(p)),
         }
     }
 
+    fn decoupled_decay(&self) -> bool {
+        self.decoupled
+    }
+
     fn apply<T: Element>(&self, st: &mut AdamState, lr: f64, w: &mut [T], g: &[T]) {
+        if st.s_max.is_some() {
+            return self.apply_amsgrad(st, lr, w, g);
+        }
         st.t = st.t.saturating_add(1);
         let c1 = 1.0 - self.beta1.powi(st.t);
         let c2 = 1.0 - self.beta2.powi(st.t);
@@ -109,18 +143,32 @@ impl Rule for AdamRule {
     }
 }
 
+impl AdamRule {
+    /// The AMSGrad update, serial: `ŝ_max = max(ŝ_max, s)` replaces `s` in the denominator.
+    fn apply_amsgrad<T: Element>(&self, st: &mut AdamState, lr: f64, w: &mut [T], g: &[T]) {
+        st.t = st.t.saturating_add(1);
+        let c1 = 1.0 - self.beta1.powi(st.t);
+        let c2 = 1.0 - self.beta2.powi(st.t);
+        let (b1, b2) = (T::of(self.beta1), T::of(self.beta2));
+        let (m1, m2) = (T::of(1.0 - self.beta1), T::of(1.0 - self.beta2));
+        let (step, inv_c2, eps) = (T::of(lr / c1), T::of(1.0 / c2), T::of(self.eps));
+        let s_max = st.s_max.as_mut().expect("AMSGrad state").slice_mut::<T>();
+        let (v, s) = (st.v.slice_mut::<T>(), st.s.slice_mut::<T>());
+        for i in 0..w.len() {
+            v[i] = b1 * v[i] + m1 * g[i];
+            s[i] = b2 * s[i] + m2 * g[i] * g[i];
+            s_max[i] = s_max[i].max(s[i]);
+            w[i] -= step * v[i] * self.placement.inv_denom(s_max[i] * inv_c2, eps);
+        }
+    }
+}
+
 impl Adam {
     /// Adam over `params` with learning rate `lr` (the config's default is 0.001),
     /// β₁ = 0.9, β₂ = 0.999, ε = 1e-8 outside the root.
     pub fn new(params: Vec<Param>, lr: f64) -> Self {
-        let rule = AdamRule {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            placement: EpsPlacement::OutsideSqrt,
-        };
         Adam {
-            inner: Stepper::new(params, lr, rule),
+            inner: Stepper::new(params, lr, AdamRule::new(false)),
         }
     }
 
@@ -140,6 +188,12 @@ impl Adam {
     /// ε outside the square root (default) or inside.
     pub fn eps_placement(mut self, placement: EpsPlacement) -> Self {
         self.inner.rule.placement = placement;
+        self
+    }
+
+    /// AMSGrad: the denominator uses the largest second moment so far (default off).
+    pub fn amsgrad(mut self, on: bool) -> Self {
+        self.inner.set_rule(|r| r.amsgrad = on);
         self
     }
 }

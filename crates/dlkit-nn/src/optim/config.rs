@@ -1,7 +1,8 @@
 //! `OptimizerConfig`: an optimiser as a config file describes it.
 
 use super::{
-    Adam, EpsPlacement, GradOptions, GradientDescent, Momentum, MomentumForm, Optimizer, RmsProp,
+    Adam, AdamW, EpsPlacement, GradOptions, GradientDescent, Momentum, MomentumForm, Optimizer,
+    RmsProp, SgdMomentum,
 };
 use crate::error::{Error, Result};
 use crate::param::{Param, ParamKind};
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// ```toml
 /// [optimizer]
-/// type = "adam"          # gradient_descent (or sgd), momentum, rmsprop, adam
+/// type = "adam"          # gradient_descent (or sgd), momentum, rmsprop, adam, adamw
 /// lr = 0.001
 /// weight_decay = 1e-4    # optional: L2 added to the gradient, on weights only by default
 /// clip_norm = 5.0        # optional: clip the global gradient norm
@@ -22,14 +23,28 @@ use serde::{Deserialize, Serialize};
 /// RMSprop `beta = 0.9`, Adam `beta1 = 0.9`, `beta2 = 0.999`; both `eps = 1e-8` and
 /// `eps_placement = "outside_sqrt"` (or `"inside_sqrt"`); all `weight_decay = 0`,
 /// `decay_on = ["weight"]`, no clipping. See each optimiser's type for the formulas.
+///
+/// PyTorch's options, all off by default: gradient descent takes `momentum` (μ, 0),
+/// `dampening` (0) and `nesterov` (false) as `torch.optim.SGD` ([`SgdMomentum`]); RMSprop
+/// `momentum` (0) and `centered` (false) as `torch.optim.RMSprop`; Adam and AdamW `amsgrad`
+/// (false). `adamw` is `torch.optim.AdamW`: decoupled `weight_decay`, 0.01 by default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OptimizerConfig {
-    /// `w := w − α g`.
+    /// `w := w − α g`; with `momentum` > 0, PyTorch's `SGD` ([`SgdMomentum`]).
     #[serde(alias = "sgd")]
     GradientDescent {
         #[serde(default = "lr_sgd")]
         lr: f64,
+        /// PyTorch's momentum μ (0: plain gradient descent).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        momentum: f64,
+        /// PyTorch's dampening d: `b = μ b + (1 − d) g`.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        dampening: f64,
+        /// Nesterov momentum `g + μ b` (needs momentum > 0 and no dampening).
+        #[serde(default, skip_serializing_if = "is_false")]
+        nesterov: bool,
         #[serde(default)]
         weight_decay: f64,
         #[serde(default = "weights")]
@@ -62,6 +77,12 @@ pub enum OptimizerConfig {
         eps: f64,
         #[serde(default)]
         eps_placement: EpsPlacement,
+        /// PyTorch's momentum μ on the scaled step (0: none).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        momentum: f64,
+        /// Divide by `√(s − ḡ²)`, the centred second moment.
+        #[serde(default, skip_serializing_if = "is_false")]
+        centered: bool,
         #[serde(default)]
         weight_decay: f64,
         #[serde(default = "weights")]
@@ -81,7 +102,30 @@ pub enum OptimizerConfig {
         eps: f64,
         #[serde(default)]
         eps_placement: EpsPlacement,
+        /// AMSGrad: the largest second moment so far in the denominator.
+        #[serde(default, skip_serializing_if = "is_false")]
+        amsgrad: bool,
         #[serde(default)]
+        weight_decay: f64,
+        #[serde(default = "weights")]
+        decay_on: Vec<ParamKind>,
+        #[serde(default)]
+        clip_norm: Option<f64>,
+    },
+    /// Adam with decoupled weight decay `w := (1 − α λ) w` ([`AdamW`]).
+    Adamw {
+        #[serde(default = "lr_adaptive")]
+        lr: f64,
+        #[serde(default = "beta_09")]
+        beta1: f64,
+        #[serde(default = "beta_0999")]
+        beta2: f64,
+        #[serde(default = "eps")]
+        eps: f64,
+        #[serde(default)]
+        amsgrad: bool,
+        /// The decoupled decay λ (PyTorch's default 0.01).
+        #[serde(default = "adamw_decay")]
         weight_decay: f64,
         #[serde(default = "weights")]
         decay_on: Vec<ParamKind>,
@@ -105,8 +149,17 @@ fn beta_0999() -> f64 {
 fn eps() -> f64 {
     1e-8
 }
+fn adamw_decay() -> f64 {
+    0.01
+}
 fn weights() -> Vec<ParamKind> {
     vec![ParamKind::Weight]
+}
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 impl Default for OptimizerConfig {
@@ -118,6 +171,7 @@ impl Default for OptimizerConfig {
             beta2: beta_0999(),
             eps: eps(),
             eps_placement: EpsPlacement::OutsideSqrt,
+            amsgrad: false,
             weight_decay: 0.0,
             decay_on: weights(),
             clip_norm: None,
@@ -143,6 +197,7 @@ impl OptimizerConfig {
             OptimizerConfig::Momentum { .. } => "momentum",
             OptimizerConfig::Rmsprop { .. } => "rmsprop",
             OptimizerConfig::Adam { .. } => "adam",
+            OptimizerConfig::Adamw { .. } => "adamw",
         }
     }
 
@@ -152,7 +207,8 @@ impl OptimizerConfig {
             OptimizerConfig::GradientDescent { lr, .. }
             | OptimizerConfig::Momentum { lr, .. }
             | OptimizerConfig::Rmsprop { lr, .. }
-            | OptimizerConfig::Adam { lr, .. } => lr,
+            | OptimizerConfig::Adam { lr, .. }
+            | OptimizerConfig::Adamw { lr, .. } => lr,
         }
     }
 
@@ -178,6 +234,12 @@ impl OptimizerConfig {
                 ..
             }
             | OptimizerConfig::Adam {
+                weight_decay,
+                decay_on,
+                clip_norm,
+                ..
+            }
+            | OptimizerConfig::Adamw {
                 weight_decay,
                 decay_on,
                 clip_norm,
@@ -209,13 +271,38 @@ impl OptimizerConfig {
             check(c.is_finite() && c > 0.0, name, "clip_norm", "> 0", c)?;
         }
         match *self {
-            OptimizerConfig::GradientDescent { .. } => Ok(()),
+            OptimizerConfig::GradientDescent {
+                momentum,
+                dampening,
+                nesterov,
+                ..
+            } => {
+                beta("momentum", momentum)?;
+                let d = dampening;
+                check((0.0..=1.0).contains(&d), name, "dampening", "in [0, 1]", d)?;
+                if nesterov && (momentum == 0.0 || dampening != 0.0) {
+                    return Err(Error::Config(format!(
+                        "optimizer {name}: `nesterov` needs `momentum` > 0 and `dampening` = 0 \
+                         (as torch.optim.SGD), got momentum {momentum} and dampening {dampening}"
+                    )));
+                }
+                Ok(())
+            }
             OptimizerConfig::Momentum { beta: b, .. } => beta("beta", b),
-            OptimizerConfig::Rmsprop { beta: b, eps, .. } => {
+            OptimizerConfig::Rmsprop {
+                beta: b,
+                eps,
+                momentum,
+                ..
+            } => {
                 beta("beta", b)?;
-                check(eps > 0.0, name, "eps", "> 0", eps)
+                check(eps > 0.0, name, "eps", "> 0", eps)?;
+                beta("momentum", momentum)
             }
             OptimizerConfig::Adam {
+                beta1, beta2, eps, ..
+            }
+            | OptimizerConfig::Adamw {
                 beta1, beta2, eps, ..
             } => {
                 beta("beta1", beta1)?;
@@ -230,8 +317,23 @@ impl OptimizerConfig {
         self.validate()?;
         let opts = self.grad_options();
         Ok(match *self {
-            OptimizerConfig::GradientDescent { lr, .. } => {
-                Box::new(GradientDescent::new(params, lr).grad_options(opts))
+            OptimizerConfig::GradientDescent {
+                lr,
+                momentum,
+                dampening,
+                nesterov,
+                ..
+            } => {
+                if momentum == 0.0 {
+                    Box::new(GradientDescent::new(params, lr).grad_options(opts))
+                } else {
+                    Box::new(
+                        SgdMomentum::new(params, lr, momentum)
+                            .dampening(dampening)
+                            .nesterov(nesterov)
+                            .grad_options(opts),
+                    )
+                }
             }
             OptimizerConfig::Momentum { lr, beta, form, .. } => Box::new(
                 Momentum::new(params, lr)
@@ -244,12 +346,16 @@ impl OptimizerConfig {
                 beta,
                 eps,
                 eps_placement,
+                momentum,
+                centered,
                 ..
             } => Box::new(
                 RmsProp::new(params, lr)
                     .beta(beta)
                     .eps(eps)
                     .eps_placement(eps_placement)
+                    .momentum(momentum)
+                    .centered(centered)
                     .grad_options(opts),
             ),
             OptimizerConfig::Adam {
@@ -258,12 +364,28 @@ impl OptimizerConfig {
                 beta2,
                 eps,
                 eps_placement,
+                amsgrad,
                 ..
             } => Box::new(
                 Adam::new(params, lr)
                     .betas(beta1, beta2)
                     .eps(eps)
                     .eps_placement(eps_placement)
+                    .amsgrad(amsgrad)
+                    .grad_options(opts),
+            ),
+            OptimizerConfig::Adamw {
+                lr,
+                beta1,
+                beta2,
+                eps,
+                amsgrad,
+                ..
+            } => Box::new(
+                AdamW::new(params, lr)
+                    .betas(beta1, beta2)
+                    .eps(eps)
+                    .amsgrad(amsgrad)
                     .grad_options(opts),
             ),
         })

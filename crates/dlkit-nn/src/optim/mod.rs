@@ -1,4 +1,6 @@
-//! Optimisers: plain gradient descent, momentum, RMSprop and Adam, PyTorch style.
+//! Optimisers: plain gradient descent, momentum (the course's and PyTorch's `SGD` with
+//! dampening and Nesterov), RMSprop (centred, with momentum), Adam and AdamW (both with
+//! AMSGrad), PyTorch style.
 //!
 //! An optimiser is built over the parameters it updates (`model.parameters()`), and each
 //! training step is `zero_grad()`, a forward pass, `loss.backward()`, then `step()`:
@@ -27,21 +29,27 @@
 //!    parameters together (as PyTorch's `clip_grad_norm_` before a step);
 //! 2. adds L2 weight decay `g + λ w` to the parameters whose kind is in `decay_on` (weights
 //!    only by default). The course's L2 term `(λ/2m) Σ‖W‖²` is `weight_decay = λ / m`.
+//!    [`AdamW`] instead decouples the decay from the gradient: `w := (1 − α λ) w` before its
+//!    Adam update (Loshchilov & Hutter, 2019; `torch.optim.AdamW`).
 //!
 //! Parameters that are frozen (`trainable()` false) or have no gradient are skipped, and their
 //! state (Adam's step count included) does not advance.
 
 mod adam;
+mod adamw;
 mod config;
 mod momentum;
 mod rmsprop;
 mod sgd;
+mod sgd_momentum;
 
 pub use adam::Adam;
+pub use adamw::AdamW;
 pub use config::OptimizerConfig;
 pub use momentum::{Momentum, MomentumForm};
 pub use rmsprop::RmsProp;
 pub use sgd::GradientDescent;
+pub use sgd_momentum::SgdMomentum;
 
 use crate::param::{Param, ParamKind};
 use dlkit_core::storage::{Storage, StorageElement};
@@ -182,6 +190,11 @@ pub(crate) trait Rule: Send {
     fn init(&self, p: &Param) -> Self::State;
     /// Updates `w` in place from the gradient `g` (clipped, weight decay added).
     fn apply<T: Element>(&self, state: &mut Self::State, lr: f64, w: &mut [T], g: &[T]);
+    /// Whether weight decay is decoupled from the gradient (AdamW's `w := w − α λ w` before
+    /// the update) instead of added to it as `g + λ w`.
+    fn decoupled_decay(&self) -> bool {
+        false
+    }
 }
 
 /// A zero buffer as long as the parameter, in its dtype.
@@ -215,6 +228,13 @@ impl<R: Rule> Stepper<R> {
             scratch_f32: Storage::F32(Vec::new()),
             scratch_f64: Storage::F64(Vec::new()),
         }
+    }
+
+    /// Changes a setting of the rule that decides which state it keeps (AMSGrad's maximum,
+    /// a momentum buffer), and starts the state afresh.
+    pub(crate) fn set_rule(&mut self, change: impl FnOnce(&mut R)) {
+        change(&mut self.rule);
+        self.states = self.params.iter().map(|p| self.rule.init(p)).collect();
     }
 
     pub(crate) fn state(&mut self) -> Vec<(String, Vec<f64>)> {
@@ -304,7 +324,10 @@ impl<R: Rule> Stepper<R> {
                 let s = T::of(scale);
                 grad.with_data(|g: &[T]| buf.iter_mut().zip(g).for_each(|(b, &x)| *b = x * s));
                 p.tensor.update(|w: &mut [T]| {
-                    if wd != 0.0 {
+                    if wd != 0.0 && rule.decoupled_decay() {
+                        let keep = T::of(1.0 - lr * wd);
+                        w.iter_mut().for_each(|x| *x *= keep);
+                    } else if wd != 0.0 {
                         let wd = T::of(wd);
                         buf.iter_mut().zip(w.iter()).for_each(|(b, &x)| *b += wd * x);
                     }

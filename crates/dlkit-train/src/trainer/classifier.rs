@@ -4,17 +4,18 @@
 
 use super::groups::Group;
 use super::step::{StepOutput, TrainStep};
-use crate::error::TrainResult;
+use crate::error::{TrainError, TrainResult};
 use crate::evaluate::{classes_from_logits, evaluate, targets, Evaluation, LogitsModule};
 use dlkit_core::Rng;
 use dlkit_data::{epoch_seed, AugmentConfig, Batch, Dataset};
-use dlkit_nn::{Loss, Optimizer, Param, Regularizer};
+use dlkit_nn::{Loss, Optimizer, Param, Reduction, Regularizer};
 
 /// One model (group `"model"`) trained on a loss of its logits by one optimiser.
 pub struct ClassifierStep<'a, M: LogitsModule> {
     model: &'a mut M,
     optimizer: &'a mut dyn Optimizer,
     loss: Loss,
+    reduction: Reduction,
     regularizer: Option<Regularizer>,
     augment: Option<AugmentConfig>,
     /// The model's parameters, for the penalty.
@@ -30,11 +31,19 @@ impl<'a, M: LogitsModule> ClassifierStep<'a, M> {
             model,
             optimizer,
             loss,
+            reduction: Reduction::Mean,
             regularizer: None,
             augment: None,
             params,
             augment_rng: Rng::new(0),
         }
+    }
+
+    /// Reduces each batch's loss as `reduction` says: `Mean` (default) or `Sum`; `None` makes
+    /// every step an error (the cost must be a scalar).
+    pub fn with_reduction(mut self, reduction: Reduction) -> Self {
+        self.reduction = reduction;
+        self
     }
 
     /// Adds `penalty(params, batch size)` to every batch's cost.
@@ -72,7 +81,16 @@ impl<M: LogitsModule> TrainStep for ClassifierStep<'_, M> {
             let predicted = classes_from_logits(&logits);
             truth.iter().zip(&predicted).filter(|(t, p)| t == p).count()
         });
-        let mut cost = self.loss.compute(&logits, targets(&batch.y))?;
+        if self.reduction == Reduction::None {
+            return Err(TrainError::Input(
+                "loss reduction \"none\" gives one loss per example, but a training step \
+                 needs a scalar cost: use \"mean\" or \"sum\""
+                    .into(),
+            ));
+        }
+        let mut cost = self
+            .loss
+            .compute_reduced(&logits, targets(&batch.y), self.reduction)?;
         if let Some(r) = &self.regularizer {
             cost = cost.add(&r.penalty(&self.params, batch.len())?);
         }

@@ -23,6 +23,7 @@ pub fn fit(
 ) -> TrainResult<History> {
     let s = settings;
     let mut step = ClassifierStep::new(model, optimizer, s.loss)
+        .with_reduction(s.loss_reduction)
         .with_regularizer(s.regularizer)
         .with_augment(s.augment.clone());
     let mut trainer = Trainer::new(s.epochs).callback(Progress::new(s.progress));

@@ -1,7 +1,7 @@
 //! The settings of [`fit`](super::fit): one classifier, one optimiser, the loop's options.
 
 use dlkit_data::AugmentConfig;
-use dlkit_nn::{Loss, LrSchedule, Regularizer};
+use dlkit_nn::{Loss, LrSchedule, Reduction, Regularizer};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -39,6 +39,8 @@ pub struct TrainSettings {
     pub batch_size: Option<usize>,
     pub seed: u64,
     pub loss: Loss,
+    /// The loss's reduction over a batch: `Mean` (default) or `Sum` (`None` is an error).
+    pub loss_reduction: Reduction,
     pub regularizer: Option<Regularizer>,
     pub schedule: LrSchedule,
     pub augment: Option<AugmentConfig>,
@@ -61,6 +63,7 @@ impl TrainSettings {
             batch_size: None,
             seed: 0,
             loss,
+            loss_reduction: Reduction::Mean,
             regularizer: None,
             schedule: LrSchedule::default(),
             augment: None,
