@@ -4,29 +4,17 @@
 use dlkit_core::{DType, Tensor};
 use dlkit_nn::layers::batch_norm::{BatchNorm, BatchNormSpec};
 use dlkit_nn::{LayerSpec, Module};
-use serde_json::Value;
 
-fn fixture() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/torch_optim.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+#[path = "common/torch_fixture.rs"]
+mod torch_fixture;
 
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
+use torch_fixture::{fixture, floats, shape};
 
 fn check_running_stats(dtype: DType, tol: f64) {
     let fx = fixture();
     for case in fx["batch_norm"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        let shape: Vec<usize> = floats(&case["shape"]).iter().map(|&d| d as usize).collect();
+        let shape: Vec<usize> = shape(&case["shape"]);
         let spec = BatchNormSpec {
             momentum_pytorch: Some(case["momentum_pytorch"].as_f64().unwrap()),
             epsilon: case["epsilon"].as_f64().unwrap(),

@@ -3,27 +3,11 @@
 
 use dlkit_core::{DType, Tensor};
 use dlkit_nn::{Loss, Reduction};
-use serde_json::Value;
 
-fn fixture() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/torch_optim.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+#[path = "common/torch_fixture.rs"]
+mod torch_fixture;
 
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
-fn shape(v: &Value) -> Vec<usize> {
-    floats(v).iter().map(|&d| d as usize).collect()
-}
+use torch_fixture::{fixture, floats, shape};
 
 fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
     assert_eq!(got.len(), want.len(), "{what}: length");

@@ -5,23 +5,11 @@
 use dlkit_core::{DType, Tensor};
 use dlkit_nn::optim::{AdamW, Optimizer};
 use dlkit_nn::{OptimizerConfig, Param, ParamKind};
-use serde_json::Value;
 
-fn fixture() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/torch_optim.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+#[path = "common/torch_fixture.rs"]
+mod torch_fixture;
 
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
+use torch_fixture::{fixture, floats, shape};
 
 /// Sets `p`'s gradient to exactly `g`: the gradient of `L = sum(w * G)` is `G`.
 fn set_grad(p: &Param, g: &[f64]) {
@@ -42,8 +30,7 @@ fn check_optimizers(dtype: DType, tol: f64) {
             .iter()
             .map(|&n| {
                 let spec = &fx["params"][n];
-                let shape: Vec<usize> =
-                    floats(&spec["shape"]).iter().map(|&d| d as usize).collect();
+                let shape: Vec<usize> = shape(&spec["shape"]);
                 let kind = match spec["kind"].as_str().unwrap() {
                     "weight" => ParamKind::Weight,
                     _ => ParamKind::Bias,

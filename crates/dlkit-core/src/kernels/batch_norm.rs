@@ -221,8 +221,8 @@ pub fn batch_norm_grad_sums<T: Element>(
     inv_std: &[T],
 ) -> (Vec<T>, Vec<T>) {
     let c = mean.len();
-    let (g, width) = (group_and_band_rows(c).0, group_and_band_rows(c).0 * c);
-    let m = tiled(mean, g);
+    let g = group_and_band_rows(c).0;
+    let (m, width) = (tiled(mean, g), g * c);
     let sums = channel_sums(x, dy, c, 2, |xb, db, acc| {
         let (sdy, sdyc) = acc.split_at_mut(width);
         add_grad_sums(xb, db, &m, sdy, sdyc);

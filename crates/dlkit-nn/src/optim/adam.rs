@@ -99,12 +99,7 @@ impl Rule for AdamRule {
         if st.s_max.is_some() {
             return self.apply_amsgrad(st, lr, w, g);
         }
-        st.t = st.t.saturating_add(1);
-        let c1 = 1.0 - self.beta1.powi(st.t);
-        let c2 = 1.0 - self.beta2.powi(st.t);
-        let (b1, b2) = (T::of(self.beta1), T::of(self.beta2));
-        let (m1, m2) = (T::of(1.0 - self.beta1), T::of(1.0 - self.beta2));
-        let (step, inv_c2, eps) = (T::of(lr / c1), T::of(1.0 / c2), T::of(self.eps));
+        let (b1, b2, m1, m2, step, inv_c2, eps) = self.next_coefficients(st, lr);
         let n = w.len();
         let (v, s, g) = (
             &mut st.v.slice_mut::<T>()[..n],
@@ -144,14 +139,27 @@ impl Rule for AdamRule {
 }
 
 impl AdamRule {
-    /// The AMSGrad update, serial: `ŝ_max = max(ŝ_max, s)` replaces `s` in the denominator.
-    fn apply_amsgrad<T: Element>(&self, st: &mut AdamState, lr: f64, w: &mut [T], g: &[T]) {
+    /// Advances the step count `t` and returns this step's `β₁, β₂, 1 - β₁, 1 - β₂`,
+    /// `lr / (1 - β₁^t)`, `1 / (1 - β₂^t)` and `ε` in `T`.
+    #[allow(clippy::type_complexity)]
+    fn next_coefficients<T: Element>(&self, st: &mut AdamState, lr: f64) -> (T, T, T, T, T, T, T) {
         st.t = st.t.saturating_add(1);
         let c1 = 1.0 - self.beta1.powi(st.t);
         let c2 = 1.0 - self.beta2.powi(st.t);
-        let (b1, b2) = (T::of(self.beta1), T::of(self.beta2));
-        let (m1, m2) = (T::of(1.0 - self.beta1), T::of(1.0 - self.beta2));
-        let (step, inv_c2, eps) = (T::of(lr / c1), T::of(1.0 / c2), T::of(self.eps));
+        (
+            T::of(self.beta1),
+            T::of(self.beta2),
+            T::of(1.0 - self.beta1),
+            T::of(1.0 - self.beta2),
+            T::of(lr / c1),
+            T::of(1.0 / c2),
+            T::of(self.eps),
+        )
+    }
+
+    /// The AMSGrad update, serial: `ŝ_max = max(ŝ_max, s)` replaces `s` in the denominator.
+    fn apply_amsgrad<T: Element>(&self, st: &mut AdamState, lr: f64, w: &mut [T], g: &[T]) {
+        let (b1, b2, m1, m2, step, inv_c2, eps) = self.next_coefficients(st, lr);
         let s_max = st.s_max.as_mut().expect("AMSGrad state").slice_mut::<T>();
         let (v, s) = (st.v.slice_mut::<T>(), st.s.slice_mut::<T>());
         for i in 0..w.len() {
