@@ -36,10 +36,10 @@
 //! running variance. `ε = 1e-5` by default (PyTorch; Keras uses 1e-3). Running statistics start at
 //! mean 0 and variance 1.
 //!
-//! The forward composes tensor ops, so autograd supplies the backward
-//! `dx = (γ / (N √(σ² + ε))) (N dx̂ - Σ dx̂ - x̂ Σ dx̂ ⊙ x̂)`, `dγ = Σ dy ⊙ x̂`, `dβ = Σ dy`.
-//! (`Tensor::try_batch_norm_train` is the same training forward fused over contiguous rows
-//! of channels; the layer keeps the composed ops until its figures are re-measured.)
+//! The forward is one fused op over the rows of channels (`Tensor::try_batch_norm_train`,
+//! `Tensor::try_batch_norm_inference`), whose backward is
+//! `dx = (γ / (N √(σ² + ε))) (N dy - Σ dy - x̂ Σ dy ⊙ x̂)`, `dγ = Σ dy ⊙ x̂`, `dβ = Σ dy`
+//! in training and `dx = γ dy / √(σ²_run + ε)` with given statistics.
 
 use crate::error::{Error, Result};
 use crate::module::Module;
@@ -240,9 +240,8 @@ impl BatchNorm {
         Ok(())
     }
 
-    /// The axes normalised over (all but the last), after checking `x` has this layer's
-    /// features last.
-    fn reduce_axes(&self, x: &Tensor) -> Result<Vec<isize>> {
+    /// Checks `x` is a batch `[m, ..., features]`.
+    fn check_features(&self, x: &Tensor) -> Result<()> {
         let c = self.features();
         if x.rank() < 2 || x.shape()[x.rank() - 1] != c {
             return Err(dlkit_core::Error::ShapeMismatch {
@@ -253,7 +252,7 @@ impl BatchNorm {
             }
             .into());
         }
-        Ok((0..x.rank() as isize - 1).collect())
+        Ok(())
     }
 
     /// `running = momentum · running + (1 - momentum) · batch`, in place, untracked (or
@@ -298,14 +297,12 @@ impl BatchNorm {
 
 impl Module for BatchNorm {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let axes = self.reduce_axes(x)?;
+        self.check_features(x)?;
         let (gamma, beta) = (&self.gamma.tensor, &self.beta.tensor);
+        let epsilon = self.spec.epsilon;
         if !self.uses_batch_statistics() {
-            // y = x · s + (β - μ_run · s) with s = γ / √(σ²_run + ε).
-            let inv_std = self.running_var.add_scalar(self.spec.epsilon).powf(-0.5);
-            let scale = gamma.try_mul(&inv_std)?;
-            let shift = beta.try_sub(&self.running_mean.try_mul(&scale)?)?;
-            return Ok(x.try_mul(&scale)?.try_add(&shift)?);
+            let (mean, var) = (&self.running_mean, &self.running_var);
+            return Ok(x.try_batch_norm_inference(gamma, beta, mean, var, epsilon)?);
         }
         let count = x.numel() / self.features().max(1);
         if count < 2 {
@@ -319,11 +316,8 @@ impl Module for BatchNorm {
             }
             .into());
         }
-        let mean = x.try_mean(&axes, true)?;
-        let centred = x.try_sub(&mean)?;
-        let var = centred.square().try_mean(&axes, true)?;
-        let x_hat = centred.try_mul(&var.add_scalar(self.spec.epsilon).powf(-0.5))?;
-        let y = x_hat.try_mul(gamma)?.try_add(beta)?;
+        let out = x.try_batch_norm_train(gamma, beta, epsilon)?;
+        let (y, mean, var) = (out.y, out.mean, out.var);
         no_grad(|| self.update_running(&mean, &var, count));
         Ok(y)
     }
