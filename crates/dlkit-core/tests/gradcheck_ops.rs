@@ -1112,9 +1112,12 @@ fn conv2d_transpose_output_sizes_and_backward_passes_alone() {
         |t| x0.conv2d_transpose(&t[0], Some(&t[1]), (2, 2), (1, 1), (1, 1)),
     );
     let w0 = randn(&[3, 3, 2, 2], 1106);
-    check_op("conv2d_transpose input only", &[x0.clone()], 1107, |t| {
-        t[0].conv2d_transpose(&w0, None, (2, 2), (1, 1), (1, 1))
-    });
+    check_op(
+        "conv2d_transpose input only",
+        std::slice::from_ref(&x0),
+        1107,
+        |t| t[0].conv2d_transpose(&w0, None, (2, 2), (1, 1), (1, 1)),
+    );
     let (x1, w1) = (
         randn(&[1, 3, 3, 2], 1102).with_grad(),
         randn(&[3, 3, 2, 2], 1106),
