@@ -595,6 +595,104 @@ fn conv2d_dtype_mismatch() {
     );
 }
 
+/// The exact message of `x.try_conv2d_transpose(w, bias, stride, padding, output_padding)`,
+/// checked to be the plain form's panic message too.
+fn transpose_error(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    (stride, padding, output_padding): ((usize, usize), (usize, usize), (usize, usize)),
+) -> String {
+    both_forms(
+        || x.try_conv2d_transpose(w, bias, stride, padding, output_padding),
+        || x.conv2d_transpose(w, bias, stride, padding, output_padding),
+        &["conv2d_transpose: "],
+    )
+}
+
+#[test]
+fn conv2d_transpose_shape_errors() {
+    let unit = ((1, 1), (0, 0), (0, 0));
+    assert_eq!(
+        transpose_error(&t(&[2, 5, 5, 3]), &t(&[4, 4, 8, 4]), None, unit),
+        "conv2d_transpose: shapes [2, 5, 5, 3] and [4, 4, 8, 4] do not match: c_in differs: \
+         the input has 3 channels (axis 3) but the filters expect 4 (axis 3)"
+    );
+    assert_eq!(
+        transpose_error(&t(&[2, 5, 5, 3]), &t(&[4, 4, 8, 3]), Some(&t(&[3])), unit),
+        "conv2d_transpose: shapes [4, 4, 8, 3] and [3] do not match: the bias must have shape \
+         [8] (c_out of the filters, axis 2)"
+    );
+    assert_eq!(
+        transpose_error(&t(&[5, 5, 3]), &t(&[4, 4, 8, 3]), None, unit),
+        "conv2d_transpose: the input must be 4-D [n, h, w, c] (NHWC), got shape [5, 5, 3]"
+    );
+    assert_eq!(
+        transpose_error(&t(&[2, 5, 5, 3]), &t(&[4, 8, 3]), None, unit),
+        "conv2d_transpose: filters must be 4-D [kh, kw, c_out, c_in], got shape [4, 8, 3]"
+    );
+    let m = both_forms(
+        || t32(&[1, 2, 2, 3]).try_conv2d_transpose(&t(&[1, 1, 2, 3]), None, (1, 1), (0, 0), (0, 0)),
+        || t32(&[1, 2, 2, 3]).conv2d_transpose(&t(&[1, 1, 2, 3]), None, (1, 1), (0, 0), (0, 0)),
+        &[],
+    );
+    assert_eq!(
+        m,
+        "conv2d_transpose: dtypes f32 and f64 differ; convert one with `to_dtype`"
+    );
+}
+
+#[test]
+fn conv2d_transpose_parameter_errors() {
+    let (x, w) = (t(&[1, 2, 3, 3]), t(&[3, 3, 2, 3]));
+    let shapes = "(input [1, 2, 3, 3], filters [3, 3, 2, 3])";
+    assert_eq!(
+        transpose_error(&x, &w, None, ((2, 2), (1, 1), (2, 0))),
+        format!(
+            "conv2d_transpose: output padding 2x0 must be smaller than the stride 2x2 along both \
+             axes {shapes}"
+        )
+    );
+    assert_eq!(
+        transpose_error(&x, &w, None, ((1, 1), (0, 0), (0, 1))),
+        format!(
+            "conv2d_transpose: output padding 0x1 must be smaller than the stride 1x1 along both \
+             axes {shapes}"
+        )
+    );
+    assert_eq!(
+        transpose_error(&x, &w, None, ((0, 1), (0, 0), (0, 0))),
+        format!("conv2d_transpose: stride 0x1 has a zero dimension {shapes}")
+    );
+    assert_eq!(
+        transpose_error(&x, &t(&[0, 3, 2, 3]), None, ((1, 1), (0, 0), (0, 0))),
+        "conv2d_transpose: kernel 0x3 has a zero dimension (input [1, 2, 3, 3], filters \
+         [0, 3, 2, 3])"
+    );
+    assert_eq!(
+        transpose_error(&t(&[1, 0, 3, 3]), &w, None, ((1, 1), (0, 0), (0, 0))),
+        "conv2d_transpose: input 0x3 has no pixels (input [1, 0, 3, 3], filters [3, 3, 2, 3])"
+    );
+    // (2 - 1)·1 - 2·3 + 3 = -2 rows, (3 - 1)·1 - 6 + 3 = -1 columns; padding 2 leaves 0x1.
+    assert_eq!(
+        transpose_error(&x, &w, None, ((1, 1), (3, 3), (0, 0))),
+        format!(
+            "conv2d_transpose: the output would be -2x-1: (in - 1)·stride - 2·padding + kernel \
+             + output_padding with padding 3x3 is below 1; use less padding {shapes}"
+        )
+    );
+    assert_eq!(
+        transpose_error(&x, &w, None, ((1, 1), (2, 1), (0, 0))),
+        format!(
+            "conv2d_transpose: the output would be 0x3: (in - 1)·stride - 2·padding + kernel \
+             + output_padding with padding 2x1 is below 1; use less padding {shapes}"
+        )
+    );
+    // One row is enough: (2 - 1)·2 - 2·2 + 3 = 1.
+    let y = x.conv2d_transpose(&w, None, (2, 2), (2, 0), (0, 0));
+    assert_eq!(y.shape(), &[1, 1, 7, 2]);
+}
+
 #[test]
 fn pool_window_larger_than_the_input() {
     let x = t(&[1, 4, 3, 2]);

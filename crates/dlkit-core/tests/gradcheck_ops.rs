@@ -980,6 +980,154 @@ fn global_avg_pool2d() {
     }
 }
 
+// ---- transposed convolution (NHWC inputs, [kh, kw, c_out, c_in] filters) ------------------
+
+/// (name, input shape, filter shape, stride, padding, output padding).
+type TransposeCase = (
+    &'static str,
+    [usize; 4],
+    [usize; 4],
+    (usize, usize),
+    (usize, usize),
+    (usize, usize),
+);
+
+fn transpose_cases() -> Vec<TransposeCase> {
+    vec![
+        // DCGAN's upsampling: 4x4, stride 2, padding 1 doubles the size.
+        (
+            "k4 s2 p1",
+            [2, 3, 3, 3],
+            [4, 4, 2, 3],
+            (2, 2),
+            (1, 1),
+            (0, 0),
+        ),
+        // 3x3, stride 2, padding 1, output padding 1: also doubles it.
+        (
+            "k3 s2 p1 op1",
+            [2, 3, 4, 2],
+            [3, 3, 3, 2],
+            (2, 2),
+            (1, 1),
+            (1, 1),
+        ),
+        (
+            "k3 s1 p0",
+            [1, 3, 4, 2],
+            [3, 3, 2, 2],
+            (1, 1),
+            (0, 0),
+            (0, 0),
+        ),
+        (
+            "k3 s1 p1",
+            [2, 4, 3, 3],
+            [3, 3, 2, 3],
+            (1, 1),
+            (1, 1),
+            (0, 0),
+        ),
+        // Stride equal to the kernel: no overlap between the inputs' patches.
+        (
+            "k2 s2 p0",
+            [1, 3, 2, 3],
+            [2, 2, 3, 3],
+            (2, 2),
+            (0, 0),
+            (0, 0),
+        ),
+        (
+            "k5x3 s(3,2) p(2,1) op(2,1)",
+            [1, 3, 3, 2],
+            [5, 3, 3, 2],
+            (3, 2),
+            (2, 1),
+            (2, 1),
+        ),
+        // Padding as wide as the kernel: the borders of the full output are cut away.
+        (
+            "k3 s2 p3 op(0,1)",
+            [1, 5, 5, 2],
+            [3, 3, 2, 2],
+            (2, 2),
+            (3, 3),
+            (0, 1),
+        ),
+        ("k1 s1", [2, 3, 3, 4], [1, 1, 3, 4], (1, 1), (0, 0), (0, 0)),
+        (
+            "k1 s2 op1",
+            [1, 3, 2, 2],
+            [1, 1, 2, 2],
+            (2, 2),
+            (0, 0),
+            (1, 1),
+        ),
+    ]
+}
+
+#[test]
+fn conv2d_transpose_with_bias() {
+    for (i, (name, xs, ws, stride, padding, op)) in transpose_cases().into_iter().enumerate() {
+        let seed = 900 + 10 * i as u64;
+        check_op(
+            &format!("conv2d_transpose {name} + bias"),
+            &[
+                randn(&xs, seed),
+                randn(&ws, seed + 1),
+                randn(&[ws[2]], seed + 2),
+            ],
+            seed + 3,
+            |t| t[0].conv2d_transpose(&t[1], Some(&t[2]), stride, padding, op),
+        );
+    }
+}
+
+#[test]
+fn conv2d_transpose_without_bias() {
+    for (i, (name, xs, ws, stride, padding, op)) in transpose_cases().into_iter().enumerate() {
+        let seed = 1000 + 10 * i as u64;
+        check_op(
+            &format!("conv2d_transpose {name}"),
+            &[randn(&xs, seed), randn(&ws, seed + 1)],
+            seed + 3,
+            |t| t[0].conv2d_transpose(&t[1], None, stride, padding, op),
+        );
+    }
+}
+
+#[test]
+fn conv2d_transpose_output_sizes_and_backward_passes_alone() {
+    // (in - 1)·stride - 2·padding + kernel + output_padding, per axis.
+    let x = randn(&[2, 7, 5, 3], 1100);
+    let w = randn(&[4, 3, 6, 3], 1101);
+    let y = x.conv2d_transpose(&w, None, (2, 3), (1, 0), (1, 2));
+    assert_eq!(y.shape(), &[2, 6 * 2 - 2 + 4 + 1, 4 * 3 + 3 + 2, 6]);
+    // Only the gradients asked for: the filters and bias alone, the input alone.
+    let x0 = randn(&[1, 3, 3, 2], 1102);
+    check_op(
+        "conv2d_transpose filters and bias only",
+        &[randn(&[3, 3, 2, 2], 1103), randn(&[2], 1104)],
+        1105,
+        |t| x0.conv2d_transpose(&t[0], Some(&t[1]), (2, 2), (1, 1), (1, 1)),
+    );
+    let w0 = randn(&[3, 3, 2, 2], 1106);
+    check_op(
+        "conv2d_transpose input only",
+        std::slice::from_ref(&x0),
+        1107,
+        |t| t[0].conv2d_transpose(&w0, None, (2, 2), (1, 1), (1, 1)),
+    );
+    let (x1, w1) = (
+        randn(&[1, 3, 3, 2], 1102).with_grad(),
+        randn(&[3, 3, 2, 2], 1106),
+    );
+    x1.conv2d_transpose(&w1, None, (1, 1), (0, 0), (0, 0))
+        .sum_all()
+        .backward();
+    assert!(x1.grad().is_some() && w1.grad().is_none());
+}
+
 // ---- batch norm ---------------------------------------------------------------------------
 
 #[test]

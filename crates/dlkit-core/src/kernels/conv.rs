@@ -23,6 +23,10 @@
 //! and `w`, the transposed convolution) and [`conv2d_backward_filter`] (`dw` and `db` from `x`
 //! and `dy`).
 //!
+//! The transposed convolution (`transpose.rs`) runs on these three passes: its forward is the
+//! backward-data pass, its backward-data the forward and its backward-filter the
+//! backward-filter pass with the roles of `x` and `dy` swapped.
+//!
 //! The batch is processed in chunks (of output lines, or of tile rows) so that the work buffers
 //! stay cache-sized; large problems run the chunks on several rayon threads.
 
@@ -36,10 +40,15 @@ mod im2col;
 pub(super) mod simd;
 #[cfg(test)]
 pub(crate) mod tests;
+mod transpose;
 mod winograd;
 
 use im2col::im2col;
 use simd::multiversion;
+pub use transpose::{
+    conv2d_transpose_backward_data, conv2d_transpose_backward_filter, conv2d_transpose_forward,
+    ConvTranspose2dGeometry,
+};
 
 /// The shapes and window parameters of one 2-D convolution (see the module docs for layouts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

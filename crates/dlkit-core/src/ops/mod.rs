@@ -4,6 +4,7 @@ mod activation;
 mod batch_norm;
 mod binary;
 mod conv;
+mod conv_transpose;
 mod elementwise;
 mod loss;
 mod matmul;
